@@ -1,0 +1,1 @@
+//! The perlbal command language, free of I/O.

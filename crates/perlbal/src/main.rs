@@ -1,0 +1,2 @@
+//! The `perlbal` binary.
+fn main() {}

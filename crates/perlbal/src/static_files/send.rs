@@ -1,0 +1,252 @@
+//! Sending file bodies to a client socket with `sendfile`, chunk by chunk, after making sure each
+//! chunk is in the page cache so that `sendfile` never waits for the disk on the event loop (WS-5).
+//! Also the vectored head+body write and a buffered read for transports that cannot use
+//! `sendfile` (TLS).
+
+use super::{on_blocking_pool, route, FastPath, OpenFile, Route};
+use crate::sys;
+use socket2::SockRef;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, IoSlice};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+
+/// Bytes checked for residency (and, if cold, read in on the blocking pool) at a time. Each
+/// chunk may take several `sendfile` calls, as the socket buffer allows.
+pub const SEND_CHUNK: u64 = 512 * 1024;
+
+/// Size of the scratch buffer used to probe or warm a chunk piece by piece.
+const SCRATCH: usize = 64 * 1024;
+
+/// The error for a file that became shorter than the length we promised the client.
+fn file_shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent")
+}
+
+fn end_of(offset: u64, len: u64) -> io::Result<u64> {
+    offset
+        .checked_add(len)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file range overflows"))
+}
+
+/// Sends `len` bytes of `file` starting at `offset` to `sock` and returns `len`.
+///
+/// Errors: the socket's (`BrokenPipe`/`ConnectionReset` when the peer went away), the disk's
+/// (from warming a cold chunk), or `UnexpectedEof` when the file shrank below `offset + len`
+/// (the client has then been promised more bytes than exist: close the connection).
+pub async fn send_file(
+    sock: &TcpStream,
+    file: &OpenFile,
+    offset: u64,
+    len: u64,
+) -> io::Result<u64> {
+    let end = end_of(offset, len)?;
+    let mut pos = offset;
+    while pos < end {
+        let chunk = (end - pos).min(SEND_CHUNK);
+        make_resident(file, pos, chunk).await?;
+        sendfile_range(sock, file.file(), pos, chunk).await?;
+        pos += chunk;
+    }
+    Ok(len)
+}
+
+/// Writes a response head, then sends `len` bytes of `file` from `offset`, and returns `len`.
+///
+/// The first chunk is made resident *before* the head goes out, and the head is sent with
+/// `MSG_MORE`, so a small response leaves in one TCP segment without `TCP_CORK` round trips.
+pub async fn send_head_and_file(
+    sock: &TcpStream,
+    head: &[u8],
+    file: &OpenFile,
+    offset: u64,
+    len: u64,
+) -> io::Result<u64> {
+    let first = len.min(SEND_CHUNK);
+    if first > 0 {
+        make_resident(file, offset, first).await?;
+    }
+    let flags = if first > 0 { libc::MSG_MORE } else { 0 };
+    send_all_with_flags(sock, head, flags | libc::MSG_NOSIGNAL).await?;
+    sendfile_range(sock, file.file(), offset, first).await?;
+    let rest_offset = end_of(offset, first)?;
+    send_file(sock, file, rest_offset, len - first).await?;
+    Ok(len)
+}
+
+/// Writes all of `bufs` (e.g. a response head and a small generated body) with `writev`,
+/// without concatenating them first. `bufs` is consumed: on return it has been advanced past
+/// everything written.
+pub async fn write_all_vectored(sock: &TcpStream, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match sock.try_write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+async fn send_all_with_flags(
+    sock: &TcpStream,
+    mut buf: &[u8],
+    flags: libc::c_int,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match sock.try_io(Interest::WRITABLE, || {
+            SockRef::from(sock).send_with_flags(buf, flags)
+        }) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `sendfile`s `[pos, pos + len)` to completion, waiting for socket writability as needed.
+/// The range must already be resident.
+async fn sendfile_range(sock: &TcpStream, file: &File, mut pos: u64, len: u64) -> io::Result<()> {
+    let end = end_of(pos, len)?;
+    while pos < end {
+        let count = usize::try_from(end - pos).unwrap_or(usize::MAX);
+        let sent = sock.try_io(Interest::WRITABLE, || {
+            sys::sendfile(sock.as_fd(), file.as_fd(), pos, count)
+        });
+        match sent {
+            Ok(0) => return Err(file_shrank()),
+            Ok(n) => pos += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Returns once `[pos, pos + len)` of `file` is in the page cache: immediately if a
+/// non-blocking check says so, otherwise after reading it in on the blocking pool.
+async fn make_resident(file: &OpenFile, pos: u64, len: u64) -> io::Result<()> {
+    if is_resident_now(file.file(), pos, len) {
+        return Ok(());
+    }
+    route::record(Route::WarmedOnPool);
+    // The pool task must own its descriptor: this future may be dropped while the task runs.
+    let owned = file.file().try_clone()?;
+    on_blocking_pool(move || warm_range(&owned, pos, len)).await
+}
+
+/// Number of pages that hold bytes `[pos, pos + len)`.
+fn pages_spanned(pos: u64, len: u64) -> u64 {
+    let page = sys::page_size();
+    pos.saturating_add(len).div_ceil(page) - pos / page
+}
+
+/// Non-blocking residency check: `cachestat` when the kernel answers it, else a `RWF_NOWAIT`
+/// read of the whole range (which also proves the pages are up to date).
+fn is_resident_now(file: &File, pos: u64, len: u64) -> bool {
+    if FastPath::CacheStat.enabled() {
+        if let Ok(stat) = sys::cachestat(file.as_fd(), pos, len) {
+            let resident = stat.nr_cache >= pages_spanned(pos, len);
+            if resident {
+                route::record(Route::ResidentByCachestat);
+            }
+            return resident;
+        }
+    }
+    if FastPath::NowaitRead.enabled() && readable_without_waiting(file, pos, len) {
+        route::record(Route::ResidentByNowaitRead);
+        return true;
+    }
+    false
+}
+
+thread_local! {
+    /// Per-thread scratch for `RWF_NOWAIT` probes; the data read into it is discarded.
+    static PROBE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn readable_without_waiting(file: &File, pos: u64, len: u64) -> bool {
+    PROBE_BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < SCRATCH {
+            buf.resize(SCRATCH, 0);
+        }
+        let mut at = pos;
+        let end = pos.saturating_add(len);
+        while at < end {
+            let want = usize::try_from(end - at).unwrap_or(SCRATCH).min(SCRATCH);
+            match sys::pread_nowait(file.as_fd(), &mut buf[..want], at) {
+                Ok(n) if n == want => at += n as u64,
+                _ => return false,
+            }
+        }
+        true
+    })
+}
+
+/// Blocking: queues the whole range for reading, then reads it through so that every page is
+/// in memory and up to date before the event loop `sendfile`s it (`readahead` alone returns
+/// with the reads still in flight). Stops quietly at end of file; `sendfile` reports the
+/// shrink.
+fn warm_range(file: &File, pos: u64, len: u64) -> io::Result<()> {
+    // Best effort: only an optimisation of the reads below.
+    let _ = sys::readahead(file.as_fd(), pos, len);
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(SCRATCH).min(SCRATCH)];
+    let mut at = pos;
+    let end = pos.saturating_add(len);
+    while at < end {
+        let want = usize::try_from(end - at)
+            .unwrap_or(buf.len())
+            .min(buf.len());
+        match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
+            Ok(n) => at += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `max_len` bytes of `file` at `offset` for transports that cannot `sendfile`
+/// (TLS). Returns what is immediately available from the page cache, or reads on the blocking
+/// pool if nothing is. An empty result means end of file.
+pub async fn read_chunk(file: &OpenFile, offset: u64, max_len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; max_len];
+    if max_len == 0 {
+        return Ok(buf);
+    }
+    if FastPath::NowaitRead.enabled() {
+        if let Ok(n) = sys::pread_nowait(file.file().as_fd(), &mut buf, offset) {
+            route::record(Route::ResidentByNowaitRead);
+            buf.truncate(n);
+            return Ok(buf);
+        }
+    }
+    route::record(Route::WarmedOnPool);
+    let owned = file.file().try_clone()?;
+    on_blocking_pool(move || loop {
+        match owned.read_at(&mut buf, offset) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests;

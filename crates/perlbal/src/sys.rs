@@ -198,6 +198,11 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
             other => return other,
         }
     }
+    fstat_plain(fd)
+}
+
+/// Plain `fstat`, for kernels without `statx`.
+fn fstat_plain(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
     // SAFETY: `struct stat` is plain integers, for which all-zero is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `fd` is a live descriptor for the duration of the borrow and `st` is writable.
@@ -630,6 +635,31 @@ mod tests {
             matches!(kind, io::ErrorKind::NotFound | io::ErrorKind::WouldBlock),
             "{kind:?}"
         );
+    }
+
+    #[test]
+    fn statx_and_plain_fstat_agree() {
+        let (path, file) = temp_file("fstat", b"twelve bytes");
+        let plain = fstat_plain(file.as_fd()).expect("fstat");
+        assert_eq!(plain.size, 12);
+        assert_eq!(plain.file_type, FileType::Regular);
+        match statx_fd(file.as_fd()) {
+            Ok(stx) => assert_eq!(stx, plain),
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}"),
+        }
+        let dir = File::open(path.parent().expect("parent")).expect("open dir");
+        assert_eq!(
+            fstat_plain(dir.as_fd()).expect("fstat dir").file_type,
+            FileType::Directory
+        );
+    }
+
+    #[test]
+    fn a_missing_kernel_feature_fails_fast_as_unsupported() {
+        let feature = KernelFeature::new();
+        assert!(feature.available());
+        assert_eq!(feature.mark_missing().kind(), io::ErrorKind::Unsupported);
+        assert!(!feature.available());
     }
 
     #[test]

@@ -151,23 +151,49 @@ fn pages_spanned(pos: u64, len: u64) -> u64 {
     pos.saturating_add(len).div_ceil(page) - pos / page
 }
 
-/// Non-blocking residency check: `cachestat` when the kernel answers it, else a `RWF_NOWAIT`
-/// read of the whole range (which also proves the pages are up to date).
+/// What a non-blocking residency check found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Residency {
+    Resident,
+    NotResident,
+    /// The check is unavailable here (kernel, filesystem, permissions); ask the next one.
+    Unknown,
+}
+
+/// Ranges up to this size are checked with a `RWF_NOWAIT` read first: for a few pages the copy
+/// costs no more than `cachestat`, and unlike `cachestat` it also proves that no page is still
+/// being read in (which would make `sendfile` wait on the event loop).
+const NOWAIT_FIRST_MAX: u64 = 16 * 1024;
+
+/// Non-blocking residency check of `[pos, pos + len)`, see [`NOWAIT_FIRST_MAX`] for the order.
 fn is_resident_now(file: &File, pos: u64, len: u64) -> bool {
-    if FastPath::CacheStat.enabled() {
-        if let Ok(stat) = sys::cachestat(file.as_fd(), pos, len) {
-            let resident = stat.nr_cache >= pages_spanned(pos, len);
-            if resident {
-                route::record(Route::ResidentByCachestat);
-            }
-            return resident;
+    let checks = if len <= NOWAIT_FIRST_MAX {
+        [check_by_nowait_read, check_by_cachestat]
+    } else {
+        [check_by_cachestat, check_by_nowait_read]
+    };
+    for check in checks {
+        match check(file, pos, len) {
+            Residency::Resident => return true,
+            Residency::NotResident => return false,
+            Residency::Unknown => {}
         }
     }
-    if FastPath::NowaitRead.enabled() && readable_without_waiting(file, pos, len) {
-        route::record(Route::ResidentByNowaitRead);
-        return true;
-    }
     false
+}
+
+fn check_by_cachestat(file: &File, pos: u64, len: u64) -> Residency {
+    if !FastPath::CacheStat.enabled() {
+        return Residency::Unknown;
+    }
+    match sys::cachestat(file.as_fd(), pos, len) {
+        Ok(stat) if stat.nr_cache >= pages_spanned(pos, len) => {
+            route::record(Route::ResidentByCachestat);
+            Residency::Resident
+        }
+        Ok(_) => Residency::NotResident,
+        Err(_) => Residency::Unknown,
+    }
 }
 
 thread_local! {
@@ -175,8 +201,13 @@ thread_local! {
     static PROBE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-fn readable_without_waiting(file: &File, pos: u64, len: u64) -> bool {
-    PROBE_BUF.with(|buf| {
+/// Reads the range with `RWF_NOWAIT` in [`SCRATCH`]-sized pieces: a full read of every piece
+/// proves residency; `EAGAIN` or a short read disproves it.
+fn check_by_nowait_read(file: &File, pos: u64, len: u64) -> Residency {
+    if !FastPath::NowaitRead.enabled() {
+        return Residency::Unknown;
+    }
+    let verdict = PROBE_BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         if buf.len() < SCRATCH {
             buf.resize(SCRATCH, 0);
@@ -187,11 +218,17 @@ fn readable_without_waiting(file: &File, pos: u64, len: u64) -> bool {
             let want = usize::try_from(end - at).unwrap_or(SCRATCH).min(SCRATCH);
             match sys::pread_nowait(file.as_fd(), &mut buf[..want], at) {
                 Ok(n) if n == want => at += n as u64,
-                _ => return false,
+                Ok(_) => return Residency::NotResident,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Residency::NotResident,
+                Err(_) => return Residency::Unknown,
             }
         }
-        true
-    })
+        Residency::Resident
+    });
+    if verdict == Residency::Resident {
+        route::record(Route::ResidentByNowaitRead);
+    }
+    verdict
 }
 
 /// Blocking: queues the whole range for reading, then reads it through so that every page is

@@ -12,8 +12,9 @@ const KIB: usize = 1024;
 const SIZES: [usize; 4] = [0, KIB, 100 * KIB, 10 * KIB * KIB];
 
 /// The residency routes a test can force.
-const ROUTES: [&[FastPath]; 3] = [
+const ROUTES: [&[FastPath]; 4] = [
     &[],
+    &[FastPath::NowaitRead],
     &[FastPath::CacheStat],
     &[FastPath::CacheStat, FastPath::NowaitRead],
 ];
@@ -293,4 +294,60 @@ fn pages_spanned_counts_partial_pages_at_both_ends() {
     assert_eq!(pages_spanned(0, page), 1);
     assert_eq!(pages_spanned(page - 1, 2), 2);
     assert_eq!(pages_spanned(page, 3 * page), 3);
+}
+
+/// Requests per measurement run of [`warm_small_file_request_cost`].
+const COST_ROUNDS: usize = 20_000;
+
+/// Serves one 1 KiB file `COST_ROUNDS` times (open, head + sendfile, close) over one loopback
+/// connection and returns the average time per request.
+async fn time_small_file_requests(path: &std::path::Path) -> Duration {
+    let head = [b'h'; 200];
+    let per_request = head.len() + KIB;
+    let (server, mut client) = socket_pair().await;
+    let reader = async move {
+        let mut buf = vec![0u8; 256 * KIB];
+        let mut total = 0;
+        while total < COST_ROUNDS * per_request {
+            let n = client.read(&mut buf).await.expect("read");
+            assert_ne!(n, 0, "sender closed early");
+            total += n;
+        }
+        total
+    };
+    let writer = async {
+        let start = std::time::Instant::now();
+        for _ in 0..COST_ROUNDS {
+            let file = open_file(path).await.expect("open");
+            let sent = send_head_and_file(&server, &head, &file, 0, KIB as u64).await;
+            assert_eq!(sent.expect("send"), KIB as u64);
+        }
+        start.elapsed()
+    };
+    let (elapsed, total) = tokio::join!(writer, reader);
+    assert_eq!(total, COST_ROUNDS * per_request);
+    elapsed / COST_ROUNDS as u32
+}
+
+/// Measurement, run by hand:
+/// `cargo test --release -p perlbal -- --ignored --nocapture warm_small_file_request_cost`.
+/// Compares the event-loop fast path with every fast path switched off (pool hand-offs).
+#[tokio::test]
+#[ignore = "timing measurement, run by hand"]
+async fn warm_small_file_request_cost() {
+    let dir = TestDir::new("cost");
+    let path = dir.write("1k", &pattern(KIB));
+    let fast = time_small_file_requests(&path).await;
+    let counts = take_counts();
+    assert_eq!(
+        count(&counts, Route::OpenOnPool) + count(&counts, Route::WarmedOnPool),
+        0
+    );
+    let _off = disable(&[
+        FastPath::CachedOpen,
+        FastPath::CacheStat,
+        FastPath::NowaitRead,
+    ]);
+    let pooled = time_small_file_requests(&path).await;
+    println!("1 KiB file, open + head + sendfile + close: fast path {fast:?}, via blocking pool {pooled:?}");
 }

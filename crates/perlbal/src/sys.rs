@@ -594,7 +594,21 @@ mod tests {
     use std::io::Write;
     use std::os::fd::AsFd;
 
-    fn temp_file(name: &str, contents: &[u8]) -> (std::path::PathBuf, File) {
+    /// A file in its own scratch directory, opened for reading; the directory goes on drop.
+    struct TempFile {
+        path: std::path::PathBuf,
+        file: File,
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn temp_file(name: &str, contents: &[u8]) -> TempFile {
         let dir = std::env::temp_dir().join(format!("perlbal-sys-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create test dir");
@@ -603,7 +617,7 @@ mod tests {
             .and_then(|mut f| f.write_all(contents))
             .expect("write test file");
         let file = File::open(&path).expect("reopen test file for reading");
-        (path, file)
+        TempFile { path, file }
     }
 
     #[test]
@@ -618,8 +632,9 @@ mod tests {
 
     #[test]
     fn open_cached_finds_a_recently_created_file_and_stats_it() {
-        let (path, _file) = temp_file("open", b"hello");
-        let fd = with_c_path(&path, |c| open_cached(c, CachedOpen::Read)).expect("cached open");
+        let temp = temp_file("open", b"hello");
+        let path = &temp.path;
+        let fd = with_c_path(path, |c| open_cached(c, CachedOpen::Read)).expect("cached open");
         let st = fstat(fd.as_fd()).expect("fstat");
         assert_eq!(st.file_type, FileType::Regular);
         assert_eq!(st.size, 5);
@@ -639,7 +654,8 @@ mod tests {
 
     #[test]
     fn statx_and_plain_fstat_agree() {
-        let (path, file) = temp_file("fstat", b"twelve bytes");
+        let temp = temp_file("fstat", b"twelve bytes");
+        let (path, file) = (&temp.path, &temp.file);
         let plain = fstat_plain(file.as_fd()).expect("fstat");
         assert_eq!(plain.size, 12);
         assert_eq!(plain.file_type, FileType::Regular);
@@ -664,7 +680,8 @@ mod tests {
 
     #[test]
     fn cachestat_counts_pages_of_a_file_just_written() {
-        let (_path, file) = temp_file("cachestat", &vec![7u8; 3 * 4096]);
+        let temp = temp_file("cachestat", &vec![7u8; 3 * 4096]);
+        let file = &temp.file;
         match cachestat(file.as_fd(), 0, 0) {
             Ok(st) => assert_eq!(st.nr_cache, 3 * 4096 / page_size().min(3 * 4096)),
             Err(e) => assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}"),
@@ -673,7 +690,8 @@ mod tests {
 
     #[test]
     fn pread_nowait_reads_cached_data() {
-        let (_path, file) = temp_file("nowait", b"0123456789");
+        let temp = temp_file("nowait", b"0123456789");
+        let file = &temp.file;
         let mut buf = [0u8; 4];
         match pread_nowait(file.as_fd(), &mut buf, 3) {
             Ok(n) => assert_eq!(&buf[..n], b"3456"),
@@ -687,7 +705,8 @@ mod tests {
 
     #[test]
     fn close_reports_success_and_fadvise_readahead_accept_a_file() {
-        let (_path, file) = temp_file("close", b"abc");
+        let temp = temp_file("close", b"abc");
+        let file = temp.file.try_clone().expect("dup");
         readahead(file.as_fd(), 0, 3).expect("readahead");
         fadvise(file.as_fd(), 0, 0, Advice::WillNeed).expect("fadvise");
         close(OwnedFd::from(file)).expect("close");

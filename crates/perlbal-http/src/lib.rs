@@ -1,1 +1,32 @@
 //! Sans-IO HTTP/1 protocol code for perlbal (no sockets, no runtime).
+//!
+//! Everything here takes bytes and returns values, following the original Perl Perlbal 1.80
+//! byte for byte where its behaviour is sound and diverging (documented per item) where it is
+//! not:
+//!
+//! * [`headers`] — [`HeaderMap`], Perlbal's ordered, merging header model;
+//! * [`head`] — finding and parsing request heads ([`RequestHead`]);
+//! * [`response_head`] — backend response heads ([`ResponseHead`]);
+//! * [`status`] — the reason-phrase table;
+//! * [`response`] — the replies Perlbal generates (error pages, file reply heads);
+//! * [`keepalive`] — client and backend persistence decisions;
+//! * [`framing`] — request/response body framing, the one place deciding CL vs chunked;
+//! * [`chunked`] — the incremental chunked-body decoder;
+//! * [`range`] and [`conditional`] — byte ranges and `If-Modified-Since`;
+//! * [`uri`] — URL decoding and the web server's path rules;
+//! * [`date`] — HTTP dates and a per-second cached "now";
+//! * [`mime`] — the editable extension → MIME type table.
+#![forbid(unsafe_code)]
+
+pub mod head;
+pub mod headers;
+pub mod response_head;
+pub mod status;
+
+pub use head::{
+    scan_head, stray_crlf_len, HeadError, HeadScan, HeadScanner, HttpVersion, RequestHead,
+    MAX_HEADER_LINES, MAX_REQUEST_HEAD_BYTES, MAX_RESPONSE_HEAD_BYTES,
+};
+pub use headers::HeaderMap;
+pub use response_head::ResponseHead;
+pub use status::reason_phrase;

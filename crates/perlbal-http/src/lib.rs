@@ -18,15 +18,35 @@
 //! * [`mime`] — the editable extension → MIME type table.
 #![forbid(unsafe_code)]
 
+pub mod conditional;
+pub mod date;
 pub mod head;
 pub mod headers;
+pub mod keepalive;
+pub mod mime;
+pub mod range;
+pub mod response;
 pub mod response_head;
 pub mod status;
+pub mod uri;
 
+pub use conditional::not_modified;
+pub use date::{DateCache, HttpDate};
 pub use head::{
     scan_head, stray_crlf_len, HeadError, HeadScan, HeadScanner, HttpVersion, RequestHead,
     MAX_HEADER_LINES, MAX_REQUEST_HEAD_BYTES, MAX_RESPONSE_HEAD_BYTES,
 };
 pub use headers::HeaderMap;
+pub use keepalive::{
+    backend_keep_alive_timeout, backend_keeps_alive, request_wants_keep_alive,
+    response_length_known, verify_reply_keeps_alive, KeepAlivePolicy, Persistence,
+};
+pub use mime::MimeTable;
+pub use range::{decide_range, RangeDecision};
+pub use response::{full_response_head, FileHead, FileReply, SimpleResponse};
 pub use response_head::ResponseHead;
 pub use status::reason_phrase;
+pub use uri::{
+    check_web_path, delete_target, parse_concat, percent_decode, put_target, strip_query,
+    ConcatError, ConcatRequest, InvalidFilename, PathError, PutTarget,
+};

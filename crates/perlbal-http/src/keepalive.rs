@@ -20,9 +20,9 @@ fn is_word_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
 }
 
-/// Perl's `/\b<word>\b/i` for a word that starts and ends with word characters; returns the
-/// offset just past the first match.
-fn find_word(haystack: &[u8], word: &[u8]) -> Option<usize> {
+/// Perl's `/\b<word>\b/` (with `/i` when `ignore_case`) for a word that starts and ends with
+/// word characters; returns the offset just past the first match.
+pub(crate) fn find_word(haystack: &[u8], word: &[u8], ignore_case: bool) -> Option<usize> {
     if word.is_empty() || haystack.len() < word.len() {
         return None;
     }
@@ -30,14 +30,19 @@ fn find_word(haystack: &[u8], word: &[u8]) -> Option<usize> {
         let end = at + word.len();
         let bounded_before = at == 0 || !is_word_byte(haystack[at - 1]);
         let bounded_after = haystack.get(end).is_none_or(|&b| !is_word_byte(b));
-        (bounded_before && bounded_after && haystack[at..end].eq_ignore_ascii_case(word))
-            .then_some(end)
+        let candidate = &haystack[at..end];
+        let equal = if ignore_case {
+            candidate.eq_ignore_ascii_case(word)
+        } else {
+            candidate == word
+        };
+        (bounded_before && bounded_after && equal).then_some(end)
     })
 }
 
 /// Whether a `Connection`-style value holds `token` as a word.
 pub fn has_token(value: &[u8], token: &str) -> bool {
-    find_word(value, token.as_bytes()).is_some()
+    find_word(value, token.as_bytes(), true).is_some()
 }
 
 /// HTTP-13: whether the client asks for a persistent connection.
@@ -188,7 +193,7 @@ fn backend_reply_allows(res: &ResponseHead, request_was_head: bool, is_options: 
 pub fn backend_keep_alive_timeout(res: &ResponseHead) -> Option<u64> {
     let value = res.headers().get("Keep-Alive")?;
     let mut rest = value;
-    while let Some(end) = find_word(rest, b"timeout") {
+    while let Some(end) = find_word(rest, b"timeout", true) {
         if let Some(digits) = rest[end..].strip_prefix(b"=") {
             if let Some((seconds, _)) = leading_digits(digits) {
                 return Some(seconds);

@@ -18,8 +18,10 @@
 //! * [`mime`] — the editable extension → MIME type table.
 #![forbid(unsafe_code)]
 
+pub mod chunked;
 pub mod conditional;
 pub mod date;
+pub mod framing;
 pub mod head;
 pub mod headers;
 pub mod keepalive;
@@ -30,8 +32,14 @@ pub mod response_head;
 pub mod status;
 pub mod uri;
 
+pub use chunked::{ChunkedDecoder, ChunkedError, ChunkedProgress};
 pub use conditional::not_modified;
 pub use date::{DateCache, HttpDate};
+pub use framing::{
+    expects_continue, prepare_chunked_upload, request_body, response_body,
+    strip_length_if_transfer_coded, BodyRole, FramingError, RequestBody, ResponseBody,
+    CONTINUE_RESPONSE,
+};
 pub use head::{
     scan_head, stray_crlf_len, HeadError, HeadScan, HeadScanner, HttpVersion, RequestHead,
     MAX_HEADER_LINES, MAX_REQUEST_HEAD_BYTES, MAX_RESPONSE_HEAD_BYTES,

@@ -17,7 +17,7 @@
 //!
 //! Storage is built for parsing without per-header allocation: the map owns the raw head bytes
 //! once and entries are ranges into them. Only values that are merged, continued or set by the
-//! caller get their own storage, and short ones (up to [`INLINE_CAP`] bytes) live inline.
+//! caller get their own storage, and short ones (up to 22 bytes) live inline.
 
 /// Longest name or value stored inline, without a heap allocation.
 const INLINE_CAP: usize = 22;

@@ -16,6 +16,38 @@
 //! * [`uri`] — URL decoding and the web server's path rules;
 //! * [`date`] — HTTP dates and a per-second cached "now";
 //! * [`mime`] — the editable extension → MIME type table.
+//!
+//! A client connection drives it like this:
+//!
+//! ```
+//! use perlbal_http::{
+//!     request_body, scan_head, BodyRole, HeadScan, KeepAlivePolicy, RequestBody, RequestHead,
+//!     SimpleResponse, MAX_REQUEST_HEAD_BYTES,
+//! };
+//!
+//! let buf = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+//! let HeadScan::Complete { head_len, total_len } = scan_head(buf, MAX_REQUEST_HEAD_BYTES) else {
+//!     panic!("head incomplete"); // a server reads more, or closes on `TooLarge`
+//! };
+//! let req = RequestHead::parse(&buf[..head_len]).expect("valid head"); // Err: close, no reply
+//! let body = request_body(&req, BodyRole::Web).expect("valid framing");
+//! assert_eq!(body, RequestBody::Length(5));
+//! assert_eq!(&buf[total_len..], b"hello");
+//!
+//! // The web server does not read POST bodies: answer 400 and close (body unread).
+//! let policy = KeepAlivePolicy { persist_client: true, idle_timeout: 30 };
+//! let page = SimpleResponse {
+//!     status: 400,
+//!     message: "",
+//!     server_tokens: true,
+//!     persistence: policy.decide(&req, 400, true, false),
+//!     head_request: req.is_head(),
+//! };
+//! let mut out = Vec::new();
+//! page.write(&mut out);
+//! assert!(out.starts_with(b"HTTP/1.0 400 Bad request\r\n"));
+//! assert!(out.ends_with(b"Connection: close\r\n\r\n<h1>400 - Bad request</h1>\n"));
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod chunked;

@@ -17,8 +17,9 @@ use crate::head::{
 use crate::headers::{is_perl_space, HeaderMap};
 use crate::status::{reason_phrase, write_status_line};
 
-/// Highest status code accepted from a backend.
-const MAX_STATUS_CODE: u64 = 999;
+/// Highest status code accepted from a backend (the original passes 4-digit codes through;
+/// it would print absurdly long ones as floating-point numbers).
+const MAX_STATUS_CODE: u64 = u16::MAX as u64;
 
 /// A response head: parsed from a backend, or built for a reply Perlbal generates.
 #[derive(Debug, Clone)]
@@ -211,6 +212,14 @@ mod tests {
     }
 
     #[test]
+    fn four_digit_status_passes_through_like_the_original() {
+        assert_eq!(
+            encoded(&parse("HTTP/1.0 1000 Big")),
+            "HTTP/1.0 1000 Big\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn status_line_whitespace_runs_and_leading_zero_code() {
         let head = parse("HTTP/1.1\t 0200  \tFine  ");
         assert_eq!(head.status(), 200);
@@ -231,7 +240,7 @@ mod tests {
             "HTTP/1.x 200 OK",
             "ICY 200 OK",
             " HTTP/1.0 200 OK",
-            "HTTP/1.0 1000 Too Big",
+            "HTTP/1.0 65536 Too Big",
         ] {
             assert_eq!(
                 ResponseHead::parse(line.as_bytes()).err(),

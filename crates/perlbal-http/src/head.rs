@@ -666,6 +666,37 @@ mod tests {
         assert!(parse("GET http://h/ HTTP/1.1").is_ok());
     }
 
+    /// Bytes a backend received from Perlbal 1.80 (HEADER remove/insert of `x-foo`, `x-gone`,
+    /// `x-new` configured), rebuilt with the same edits in the same order.
+    #[test]
+    fn obs10_obs45_forwarded_request_matches_reference() {
+        let mut head = ok(
+            "GET http://Other.Example:99/echo?x=1 HTTP/1.1\r\nA: 1\r\nHost: a\r\n\
+             Foo: a\r\n  continued\r\nFoo: second\r\nCookie: a=1\r\nSet-Cookie: s=1\r\n\
+             Cookie: b=2\r\nset-cookie: s=2\r\nConnection: close",
+        );
+        let headers = head.headers_mut();
+        headers.set("Connection", "close");
+        headers.set("X-Forwarded-For", "127.0.0.1");
+        headers.remove("x-foo");
+        headers.remove("x-gone");
+        headers.set("x-foo", "inserted");
+        headers.set("x-new", "n");
+        assert_eq!(
+            forwarded(&head),
+            "GET /echo?x=1 HTTP/1.0\r\nA: 1\r\nHost: other.example\r\nFoo: a  continued, second\r\n\
+             Cookie: a=1, b=2\r\nSet-Cookie: s=1\r\nSet-Cookie: s=2\r\nConnection: close\r\n\
+             X-Forwarded-For: 127.0.0.1\r\nx-foo: inserted\r\nx-new: n\r\n\r\n"
+        );
+        let mut client_spelling = ok("GET /echo HTTP/1.0\r\nA: 1\r\nx-FOO: client\r\nB: 2");
+        client_spelling.headers_mut().remove("x-foo");
+        client_spelling.headers_mut().set("x-foo", "inserted");
+        assert_eq!(
+            forwarded(&client_spelling),
+            "GET /echo HTTP/1.0\r\nA: 1\r\nx-FOO: inserted\r\nB: 2\r\n\r\n"
+        );
+    }
+
     #[test]
     fn rp23_encode_forces_version_and_keeps_method_case() {
         let head = ok("pOsT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3");

@@ -87,6 +87,6 @@ pub use response::{full_response_head, FileHead, FileReply, SimpleResponse};
 pub use response_head::ResponseHead;
 pub use status::reason_phrase;
 pub use uri::{
-    check_web_path, delete_target, parse_concat, percent_decode, put_target, strip_query,
-    ConcatError, ConcatRequest, InvalidFilename, PathError, PutTarget,
+    check_web_path, delete_target, is_concat, parse_concat, percent_decode, put_target,
+    strip_query, ConcatError, ConcatRequest, InvalidFilename, PathError, PutTarget,
 };

@@ -396,6 +396,8 @@ pub fn readahead(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Advice {
     WillNeed,
+    /// Drops cached pages; tests use it to make a file cold.
+    #[cfg(test)]
     DontNeed,
 }
 
@@ -403,6 +405,7 @@ pub enum Advice {
 pub fn fadvise(fd: BorrowedFd<'_>, offset: u64, len: u64, advice: Advice) -> io::Result<()> {
     let advice = match advice {
         Advice::WillNeed => libc::POSIX_FADV_WILLNEED,
+        #[cfg(test)]
         Advice::DontNeed => libc::POSIX_FADV_DONTNEED,
     };
     let len = to_off(len)?;

@@ -57,6 +57,7 @@ pub async fn list_dir(path: &Path) -> io::Result<Vec<DirEntryInfo>> {
 
 /// Creates `path` and every missing parent with mode 0755 (before the umask), succeeding if it
 /// already exists as a directory (WS-17).
+#[cfg(test)]
 pub async fn create_dirs(path: &Path) -> io::Result<()> {
     let path = path.to_owned();
     on_blocking_pool(move || create_dirs_blocking(&path)).await

@@ -88,10 +88,6 @@ impl OpenFile {
     pub fn file(&self) -> &File {
         &self.file
     }
-
-    pub fn into_file(self) -> File {
-        self.file
-    }
 }
 
 /// Errors the cache-only lookup reports that are as good as the blocking lookup's answer, so

@@ -8,9 +8,10 @@ use crate::sys;
 use socket2::SockRef;
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, IoSlice};
+use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
+use std::time::Duration;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
@@ -20,6 +21,21 @@ pub const SEND_CHUNK: u64 = 512 * 1024;
 
 /// Size of the scratch buffer used to probe or warm a chunk piece by piece.
 const SCRATCH: usize = 64 * 1024;
+
+/// Waits until `sock` can take more bytes, giving up when the peer has not read anything for
+/// `idle` (the original's idle timeout is refreshed by every successful write, HTTP-19).
+async fn writable(sock: &TcpStream, idle: Option<Duration>) -> io::Result<()> {
+    match idle {
+        None => sock.writable().await,
+        Some(limit) => match tokio::time::timeout(limit, sock.writable()).await {
+            Ok(ready) => ready,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client idle timeout",
+            )),
+        },
+    }
+}
 
 /// The error for a file that became shorter than the length we promised the client.
 fn file_shrank() -> io::Error {
@@ -42,13 +58,14 @@ pub async fn send_file(
     file: &OpenFile,
     offset: u64,
     len: u64,
+    idle: Option<Duration>,
 ) -> io::Result<u64> {
     let end = end_of(offset, len)?;
     let mut pos = offset;
     while pos < end {
         let chunk = (end - pos).min(SEND_CHUNK);
         make_resident(file, pos, chunk).await?;
-        sendfile_range(sock, file.file(), pos, chunk).await?;
+        sendfile_range(sock, file.file(), pos, chunk, idle).await?;
         pos += chunk;
     }
     Ok(len)
@@ -64,40 +81,25 @@ pub async fn send_head_and_file(
     file: &OpenFile,
     offset: u64,
     len: u64,
+    idle: Option<Duration>,
 ) -> io::Result<u64> {
     let first = len.min(SEND_CHUNK);
     if first > 0 {
         make_resident(file, offset, first).await?;
     }
     let flags = if first > 0 { libc::MSG_MORE } else { 0 };
-    send_all_with_flags(sock, head, flags | libc::MSG_NOSIGNAL).await?;
-    sendfile_range(sock, file.file(), offset, first).await?;
+    send_all_with_flags(sock, head, flags | libc::MSG_NOSIGNAL, idle).await?;
+    sendfile_range(sock, file.file(), offset, first, idle).await?;
     let rest_offset = end_of(offset, first)?;
-    send_file(sock, file, rest_offset, len - first).await?;
+    send_file(sock, file, rest_offset, len - first, idle).await?;
     Ok(len)
-}
-
-/// Writes all of `bufs` (e.g. a response head and a small generated body) with `writev`,
-/// without concatenating them first. `bufs` is consumed: on return it has been advanced past
-/// everything written.
-pub async fn write_all_vectored(sock: &TcpStream, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-    IoSlice::advance_slices(&mut bufs, 0);
-    while !bufs.is_empty() {
-        match sock.try_write_vectored(bufs) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 async fn send_all_with_flags(
     sock: &TcpStream,
     mut buf: &[u8],
     flags: libc::c_int,
+    idle: Option<Duration>,
 ) -> io::Result<()> {
     while !buf.is_empty() {
         match sock.try_io(Interest::WRITABLE, || {
@@ -105,7 +107,7 @@ async fn send_all_with_flags(
         }) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(sock, idle).await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -115,7 +117,13 @@ async fn send_all_with_flags(
 
 /// `sendfile`s `[pos, pos + len)` to completion, waiting for socket writability as needed.
 /// The range must already be resident.
-async fn sendfile_range(sock: &TcpStream, file: &File, mut pos: u64, len: u64) -> io::Result<()> {
+async fn sendfile_range(
+    sock: &TcpStream,
+    file: &File,
+    mut pos: u64,
+    len: u64,
+    idle: Option<Duration>,
+) -> io::Result<()> {
     let end = end_of(pos, len)?;
     while pos < end {
         let count = usize::try_from(end - pos).unwrap_or(usize::MAX);
@@ -125,7 +133,7 @@ async fn sendfile_range(sock: &TcpStream, file: &File, mut pos: u64, len: u64) -
         match sent {
             Ok(0) => return Err(file_shrank()),
             Ok(n) => pos += n as u64,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(sock, idle).await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -253,36 +261,6 @@ fn warm_range(file: &File, pos: u64, len: u64) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Reads up to `max_len` bytes of `file` at `offset` for transports that cannot `sendfile`
-/// (TLS). Returns what is immediately available from the page cache, or reads on the blocking
-/// pool if nothing is. An empty result means end of file.
-pub async fn read_chunk(file: &OpenFile, offset: u64, max_len: usize) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; max_len];
-    if max_len == 0 {
-        return Ok(buf);
-    }
-    if FastPath::NowaitRead.enabled() {
-        if let Ok(n) = sys::pread_nowait(file.file().as_fd(), &mut buf, offset) {
-            route::record(Route::ResidentByNowaitRead);
-            buf.truncate(n);
-            return Ok(buf);
-        }
-    }
-    route::record(Route::WarmedOnPool);
-    let owned = file.file().try_clone()?;
-    on_blocking_pool(move || loop {
-        match owned.read_at(&mut buf, offset) {
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(buf);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    })
-    .await
 }
 
 #[cfg(test)]

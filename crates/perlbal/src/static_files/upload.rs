@@ -137,18 +137,15 @@ impl Upload {
     }
 
     /// Where the body is being written.
+    #[cfg(test)]
     pub fn temp_path(&self) -> &Path {
         &self.temp_path
     }
 
     /// Where the body goes on [`commit`](Upload::commit).
+    #[cfg(test)]
     pub fn final_path(&self) -> &Path {
         &self.final_path
-    }
-
-    /// Body bytes handed to [`write`](Upload::write) so far.
-    pub fn bytes_accepted(&self) -> u64 {
-        self.accepted
     }
 
     /// Queues `data` for writing. Returns at once unless [`MAX_BUFFERED`] bytes are waiting

@@ -28,8 +28,8 @@ async fn send_and_receive(
     let (server, mut client) = socket_pair().await;
     let sender = async move {
         let result = match head {
-            Some(head) => send_head_and_file(&server, head, file, offset, len).await,
-            None => send_file(&server, file, offset, len).await,
+            Some(head) => send_head_and_file(&server, head, file, offset, len, None).await,
+            None => send_file(&server, file, offset, len, None).await,
         };
         drop(server);
         result
@@ -205,7 +205,7 @@ async fn peer_closing_mid_transfer_ends_the_send_with_an_error() {
             client.read_exact(&mut first).await.expect("read a little");
             drop(client); // unread data pending: the kernel answers with RST
         };
-        let sender = send_file(&server, &file, 0, size as u64);
+        let sender = send_file(&server, &file, 0, size as u64, None);
         let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async {
             tokio::join!(sender, reader)
         })
@@ -245,48 +245,6 @@ async fn file_shrinking_under_the_sender_is_an_error_not_a_spin() {
     }
 }
 
-#[tokio::test]
-async fn vectored_write_sends_every_slice_in_order_even_past_the_socket_buffer() {
-    let (server, mut client) = socket_pair().await;
-    let big = pattern(3 * KIB * KIB);
-    let parts: [&[u8]; 5] = [b"", b"HTTP/1.0 200 OK\r\n\r\n", b"", &big, b"tail"];
-    let mut expected = Vec::new();
-    parts.iter().for_each(|p| expected.extend_from_slice(p));
-    let writer = async move {
-        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
-        write_all_vectored(&server, &mut slices)
-            .await
-            .expect("writev");
-    };
-    let reader = async move {
-        let mut got = Vec::new();
-        client.read_to_end(&mut got).await.expect("read");
-        got
-    };
-    let ((), got) = tokio::join!(writer, reader);
-    assert!(got == expected);
-}
-
-#[tokio::test]
-async fn read_chunk_returns_the_same_bytes_from_cache_and_from_the_pool() {
-    let dir = TestDir::new("read-chunk");
-    let data = pattern(10 * KIB);
-    let file = open_file(&dir.write("f", &data)).await.expect("open");
-    for disabled in [&[][..], &[FastPath::NowaitRead]] {
-        let _off = disable(disabled);
-        let got = read_chunk(&file, 100, 4096).await.expect("read");
-        assert!(got == data[100..4196]);
-        let tail = read_chunk(&file, 10 * KIB as u64 - 3, 4096)
-            .await
-            .expect("read tail");
-        assert_eq!(tail, data[10 * KIB - 3..]);
-        assert!(read_chunk(&file, 10 * KIB as u64, 4096)
-            .await
-            .expect("eof")
-            .is_empty());
-    }
-}
-
 #[test]
 fn pages_spanned_counts_partial_pages_at_both_ends() {
     let page = sys::page_size();
@@ -319,7 +277,7 @@ async fn time_small_file_requests(path: &std::path::Path) -> Duration {
         let start = std::time::Instant::now();
         for _ in 0..COST_ROUNDS {
             let file = open_file(path).await.expect("open");
-            let sent = send_head_and_file(&server, &head, &file, 0, KIB as u64).await;
+            let sent = send_head_and_file(&server, &head, &file, 0, KIB as u64, None).await;
             assert_eq!(sent.expect("send"), KIB as u64);
         }
         start.elapsed()

@@ -1,0 +1,236 @@
+//! Pools (POOL-*): ordered IPv4 node lists with per-node use counters, `POOL ADD/REMOVE`, the
+//! `nodefile` they may be loaded from, and the `nodefile`/`balance_method` keys a service
+//! forwards to its pool (auto-vivifying `<service>_pool`, POOL-8).
+
+use std::collections::HashMap;
+use std::net::SocketAddrV4;
+use std::path::PathBuf;
+
+use perlbal_config::command::PoolAction;
+use perlbal_config::{CommandError, PoolParam, Setting, TunableValue};
+
+use super::state::State;
+
+/// One pool.
+#[derive(Debug)]
+pub struct PoolState {
+    pub name: String,
+    pub nodes: Vec<SocketAddrV4>,
+    /// Requests assigned per node, `ip:port` → count (RP-12).
+    pub used: HashMap<String, u64>,
+    /// Services whose `pool` is this one.
+    pub use_count: usize,
+    pub nodefile: Option<Nodefile>,
+}
+
+/// The node file a pool was loaded from (POOL-3).
+#[derive(Debug, Clone)]
+pub struct Nodefile {
+    pub path: PathBuf,
+}
+
+impl PoolState {
+    pub fn new(name: &str) -> PoolState {
+        PoolState {
+            name: name.to_string(),
+            nodes: Vec::new(),
+            used: HashMap::new(),
+            use_count: 0,
+            nodefile: None,
+        }
+    }
+
+    /// `POOL ADD|REMOVE` (CFG-18): add moves an existing node to the end with a fresh counter.
+    pub fn apply(&mut self, action: PoolAction, node: SocketAddrV4) {
+        let key = node.to_string();
+        self.nodes.retain(|n| *n != node);
+        self.used.remove(&key);
+        if action == PoolAction::Add {
+            self.used.insert(key, 0);
+            self.nodes.push(node);
+        }
+    }
+
+    /// Replaces the nodes with those of a node file's text (POOL-3).
+    fn load_nodes(&mut self, text: &str) {
+        self.nodes = parse_nodefile(text);
+        self.used = self.nodes.iter().map(|n| (n.to_string(), 0)).collect();
+    }
+
+    /// The use counter of a node.
+    pub fn node_used(&self, node: &SocketAddrV4) -> u64 {
+        self.used.get(&node.to_string()).copied().unwrap_or(0)
+    }
+}
+
+/// POOL-3: per line, text after `#` is ignored, and the first `a.b.c.d[:port]` found anywhere
+/// on the line is a node (port 80 by default).
+pub fn parse_nodefile(text: &str) -> Vec<SocketAddrV4> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            first_ipv4_node(line)
+        })
+        .collect()
+}
+
+/// Finds the first `\d+\.\d+\.\d+\.\d+(:\d+)?` in `line`.
+fn first_ipv4_node(line: &str) -> Option<SocketAddrV4> {
+    let bytes = line.as_bytes();
+    (0..bytes.len())
+        .filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()))
+        .find_map(|start| node_at(&line[start..]))
+}
+
+/// Parses `a.b.c.d[:port]` at the start of `s`.
+fn node_at(s: &str) -> Option<SocketAddrV4> {
+    let mut end = 0;
+    let mut dots = 0;
+    let bytes = s.as_bytes();
+    while end < bytes.len() && (bytes[end].is_ascii_digit() || (bytes[end] == b'.' && dots < 3)) {
+        if bytes[end] == b'.' {
+            dots += 1;
+        }
+        end += 1;
+    }
+    let ip: std::net::Ipv4Addr = s[..end].trim_end_matches('.').parse().ok()?;
+    let rest = &s[end..];
+    let port = rest
+        .strip_prefix(':')
+        .map(|p| p.bytes().take_while(u8::is_ascii_digit).count())
+        .filter(|&len| len > 0)
+        .and_then(|len| rest[1..=len].parse::<u16>().ok())
+        .filter(|&p| p != 0)
+        .unwrap_or(80);
+    Some(SocketAddrV4::new(ip, port))
+}
+
+/// `SET <pool>.<key> = <value>` (POOL-2..7).
+pub fn set_pool(state: &mut State, pool: &str, key: &str, value: &str) -> Result<(), CommandError> {
+    let param = PoolParam::parse(key, value)?;
+    let Some(pool) = state.pools.get_mut(pool) else {
+        return Err(CommandError::PoolNotFound(pool.into()));
+    };
+    match param {
+        PoolParam::NoNodefile => pool.nodefile = None,
+        PoolParam::BalanceRandom => {}
+        PoolParam::Nodefile(path) => {
+            let path = PathBuf::from(path);
+            if !path.exists() {
+                return Err(CommandError::NodefileNotFound);
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            pool.load_nodes(&text);
+            pool.nodefile = Some(Nodefile { path });
+        }
+    }
+    Ok(())
+}
+
+/// `nodefile`/`balance_method` set on a service: forwarded to its pool, which is created as
+/// `<service>_pool` when the service has none and no pool was ever created by hand (POOL-8).
+pub fn set_on_service_pool(
+    state: &mut State,
+    service: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), CommandError> {
+    let (current, is_proxy) = match state.services.get(service) {
+        Some(s) => (
+            s.stored("pool").map(str::to_string),
+            s.role_name() == Some("reverse_proxy"),
+        ),
+        None => (None, false),
+    };
+    let pool = match current {
+        Some(pool) => pool,
+        None => {
+            if !state.vivify_pools {
+                return Err(CommandError::VivifyPoolConflict {
+                    service: service.into(),
+                    key: key.into(),
+                });
+            }
+            let name = format!("{service}_pool");
+            state
+                .pools
+                .entry(name.clone())
+                .or_insert_with(|| PoolState::new(&name));
+            // Only a reverse_proxy can take the pool; otherwise it is created but unassigned.
+            if !is_proxy {
+                eprint!("{}", perlbal_config::vivified_pool_warning(service, key));
+                return Err(CommandError::NoPoolDefined);
+            }
+            if let Some(svc) = state.services.get_mut(service) {
+                svc.settings.insert(
+                    "pool",
+                    Setting {
+                        value: TunableValue::Pool(name.clone()),
+                        stored: name.clone(),
+                    },
+                );
+            }
+            recount_pool_users(state);
+            name
+        }
+    };
+    if state.vivify_pools {
+        eprint!("{}", perlbal_config::vivified_pool_warning(service, key));
+    }
+    set_pool(state, &pool, key, value)
+}
+
+/// Recomputes how many services use each pool.
+pub fn recount_pool_users(state: &mut State) {
+    for pool in state.pools.values_mut() {
+        pool.use_count = 0;
+    }
+    let users: Vec<String> = state
+        .services
+        .values()
+        .filter(|s| s.role_name() == Some("reverse_proxy"))
+        .filter_map(|s| s.stored("pool").map(str::to_string))
+        .collect();
+    for name in users {
+        if let Some(pool) = state.pools.get_mut(&name) {
+            pool.use_count += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(s: &str) -> SocketAddrV4 {
+        match s.parse() {
+            Ok(n) => n,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn nodefile_lines_pool_3() {
+        let text = "# whitespace and comments allowed\n\n10.1.0.10    # test machine\n\
+                    #10.1.0.10:8083    # test machine\n  host 10.0.0.5:8081 extra\n\
+                    # 10.1.0.4:80\nnothing here\n";
+        assert_eq!(
+            parse_nodefile(text),
+            vec![node("10.1.0.10:80"), node("10.0.0.5:8081")]
+        );
+    }
+
+    #[test]
+    fn add_moves_a_node_to_the_end_and_remove_forgets_it_cfg_18() {
+        let mut pool = PoolState::new("p");
+        pool.apply(PoolAction::Add, node("10.0.0.1:80"));
+        pool.apply(PoolAction::Add, node("10.0.0.2:80"));
+        pool.used.insert("10.0.0.1:80".into(), 7);
+        pool.apply(PoolAction::Add, node("10.0.0.1:80"));
+        assert_eq!(pool.nodes, vec![node("10.0.0.2:80"), node("10.0.0.1:80")]);
+        assert_eq!(pool.node_used(&node("10.0.0.1:80")), 0);
+        pool.apply(PoolAction::Remove, node("10.0.0.9:80"));
+        pool.apply(PoolAction::Remove, node("10.0.0.2:80"));
+        assert_eq!(pool.nodes, vec![node("10.0.0.1:80")]);
+    }
+}

@@ -1,0 +1,394 @@
+//! The table of live sockets, the source of the `socks`, `states` and `socks summary` outputs
+//! (MGMT-14, MGMT-15, MGMT-19, MGMT-20).
+//!
+//! Each socket registers one small [`SockEntry`] for its lifetime; the connection updates its
+//! state and request count with relaxed atomics, so the hot path pays no lock. The table is
+//! sharded by file descriptor so that workers registering and dropping connections at the same
+//! time rarely meet on one lock. Class and state names are the original's Perl names, because
+//! monitoring scripts parse them.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The kind of a socket, named as the original names its classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SockClass {
+    TcpListener,
+    ClientHttp,
+    ClientProxy,
+    ClientManage,
+}
+
+impl SockClass {
+    /// The Perl class name shown by the management commands.
+    pub fn perl_name(self) -> &'static str {
+        match self {
+            SockClass::TcpListener => "Perlbal::TCPListener",
+            SockClass::ClientHttp => "Perlbal::ClientHTTP",
+            SockClass::ClientProxy => "Perlbal::ClientProxy",
+            SockClass::ClientManage => "Perlbal::ClientManage",
+        }
+    }
+
+    fn is_http_client(self) -> bool {
+        matches!(self, SockClass::ClientHttp | SockClass::ClientProxy)
+    }
+}
+
+/// Connection states, with the original's names (MGMT-15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum SockState {
+    /// Sockets the original gives no state (listeners, management clients).
+    None = 0,
+    ReadingHeaders,
+    WaitBackend,
+    BackendReqSent,
+    WaitRes,
+    XferRes,
+    DrainingRes,
+    BufferingRequest,
+    BufferingUpload,
+    WaitStat,
+    WaitOpen,
+    XferDisk,
+    XferResp,
+    PersistWait,
+    Closed,
+    Connecting,
+    VerifyingBackend,
+    Bored,
+    SendingReq,
+}
+
+impl SockState {
+    const ALL: [SockState; 19] = [
+        SockState::None,
+        SockState::ReadingHeaders,
+        SockState::WaitBackend,
+        SockState::BackendReqSent,
+        SockState::WaitRes,
+        SockState::XferRes,
+        SockState::DrainingRes,
+        SockState::BufferingRequest,
+        SockState::BufferingUpload,
+        SockState::WaitStat,
+        SockState::WaitOpen,
+        SockState::XferDisk,
+        SockState::XferResp,
+        SockState::PersistWait,
+        SockState::Closed,
+        SockState::Connecting,
+        SockState::VerifyingBackend,
+        SockState::Bored,
+        SockState::SendingReq,
+    ];
+
+    /// The state's name as the original prints it; `None` for stateless sockets.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            SockState::None => return None,
+            SockState::ReadingHeaders => "reading_headers",
+            SockState::WaitBackend => "wait_backend",
+            SockState::BackendReqSent => "backend_req_sent",
+            SockState::WaitRes => "wait_res",
+            SockState::XferRes => "xfer_res",
+            SockState::DrainingRes => "draining_res",
+            SockState::BufferingRequest => "buffering_request",
+            SockState::BufferingUpload => "buffering_upload",
+            SockState::WaitStat => "wait_stat",
+            SockState::WaitOpen => "wait_open",
+            SockState::XferDisk => "xfer_disk",
+            SockState::XferResp => "xfer_resp",
+            SockState::PersistWait => "persist_wait",
+            SockState::Closed => "closed",
+            SockState::Connecting => "connecting",
+            SockState::VerifyingBackend => "verifying_backend",
+            SockState::Bored => "bored",
+            SockState::SendingReq => "sending_req",
+        })
+    }
+
+    fn from_u8(v: u8) -> SockState {
+        SockState::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(SockState::None)
+    }
+
+    /// Which events the original watches in this state: (read, write), shown as `(RW)`.
+    fn watched_events(self) -> (bool, bool) {
+        match self {
+            SockState::XferDisk | SockState::XferResp | SockState::XferRes => (false, true),
+            SockState::WaitStat | SockState::WaitOpen => (false, false),
+            _ => (true, false),
+        }
+    }
+}
+
+/// One live socket.
+#[derive(Debug)]
+pub struct SockEntry {
+    fd: RawFd,
+    class: SockClass,
+    created: u64,
+    peer: Option<SocketAddr>,
+    local_port: u16,
+    service: Option<Arc<str>>,
+    state: AtomicU8,
+    requests: AtomicU32,
+    /// The request in flight (`http://host/uri`), or a listener's description.
+    detail: Mutex<String>,
+}
+
+impl SockEntry {
+    pub fn state(&self) -> SockState {
+        SockState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    pub fn set_state(&self, state: SockState) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// Counts one more request read on this connection.
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn class(&self) -> SockClass {
+        self.class
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    pub fn service(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    /// Records the request in flight as `http://<host>/<uri>`, reusing the string's storage.
+    pub fn set_request(&self, host: Option<&str>, uri: &str) {
+        let mut detail = lock(&self.detail);
+        detail.clear();
+        detail.push_str("http://");
+        detail.push_str(host.filter(|h| !h.is_empty()).unwrap_or("unknown"));
+        detail.push_str(uri);
+    }
+
+    /// Forgets the request in flight (the connection went back to waiting).
+    pub fn clear_request(&self) {
+        lock(&self.detail).clear();
+    }
+
+    /// The one-line description used by `socks` (MGMT-19).
+    pub fn describe(&self) -> String {
+        let state = self.state();
+        let (read, write) = state.watched_events();
+        let mut out = String::with_capacity(96);
+        out.push_str(self.class.perl_name());
+        out.push('(');
+        if read {
+            out.push('R');
+        }
+        if write {
+            out.push('W');
+        }
+        out.push_str("): open");
+        if self.class == SockClass::TcpListener {
+            let _ = write!(out, ": {}", lock(&self.detail));
+            return out;
+        }
+        if let Some(peer) = self.peer {
+            let _ = write!(out, " to {peer}");
+        }
+        if self.class.is_http_client() {
+            let _ = write!(
+                out,
+                ": localport={}; reqs={}",
+                self.local_port,
+                self.requests()
+            );
+            if let Some(name) = state.name() {
+                let _ = write!(out, "; {name}");
+            }
+            let detail = lock(&self.detail);
+            if !detail.is_empty() {
+                let _ = write!(out, "; {detail}");
+            }
+        }
+        out
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data half-updated in a way
+    // that matters for a status display, so poisoning is ignored.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const SHARDS: usize = 16;
+
+/// All live sockets of the process.
+#[derive(Debug)]
+pub struct Registry {
+    shards: Vec<Mutex<HashMap<RawFd, Arc<SockEntry>>>>,
+}
+
+/// Registration of one socket; dropping it removes the socket from the table.
+#[derive(Debug)]
+pub struct SockHandle {
+    entry: Arc<SockEntry>,
+}
+
+impl std::ops::Deref for SockHandle {
+    type Target = SockEntry;
+    fn deref(&self) -> &SockEntry {
+        &self.entry
+    }
+}
+
+impl Drop for SockHandle {
+    fn drop(&mut self) {
+        let registry = registry();
+        let mut shard = lock(registry.shard(self.entry.fd));
+        // Only remove our own entry: the fd may already belong to a newer socket.
+        if shard
+            .get(&self.entry.fd)
+            .is_some_and(|e| Arc::ptr_eq(e, &self.entry))
+        {
+            shard.remove(&self.entry.fd);
+        }
+    }
+}
+
+/// What a new socket tells the registry about itself.
+#[derive(Debug)]
+pub struct SockInfo {
+    pub fd: RawFd,
+    pub class: SockClass,
+    pub peer: Option<SocketAddr>,
+    pub local_port: u16,
+    pub service: Option<Arc<str>>,
+    pub detail: String,
+}
+
+/// The process-wide registry.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry {
+        shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+    })
+}
+
+/// Seconds since the Unix epoch, as the management outputs count time.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Registry {
+    fn shard(&self, fd: RawFd) -> &Mutex<HashMap<RawFd, Arc<SockEntry>>> {
+        let index = usize::try_from(fd).unwrap_or(0) % self.shards.len();
+        &self.shards[index]
+    }
+
+    /// Adds a socket; it stays listed until the returned handle is dropped.
+    pub fn register(&self, info: SockInfo, state: SockState) -> SockHandle {
+        let entry = Arc::new(SockEntry {
+            fd: info.fd,
+            class: info.class,
+            created: unix_now(),
+            peer: info.peer,
+            local_port: info.local_port,
+            service: info.service,
+            state: AtomicU8::new(state as u8),
+            requests: AtomicU32::new(0),
+            detail: Mutex::new(info.detail),
+        });
+        lock(self.shard(info.fd)).insert(info.fd, Arc::clone(&entry));
+        SockHandle { entry }
+    }
+
+    /// Every live socket, sorted by file descriptor.
+    pub fn snapshot(&self) -> Vec<Arc<SockEntry>> {
+        let mut all: Vec<Arc<SockEntry>> = self
+            .shards
+            .iter()
+            .flat_map(|s| lock(s).values().cloned().collect::<Vec<_>>())
+            .collect();
+        all.sort_by_key(|e| e.fd);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(fd: RawFd, class: SockClass) -> SockInfo {
+        SockInfo {
+            fd,
+            class,
+            peer: "127.0.0.1:50894".parse().ok(),
+            local_port: 18082,
+            service: Some(Arc::from("web")),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn client_description_matches_mgmt_19() {
+        let h = registry().register(info(100_003, SockClass::ClientHttp), SockState::PersistWait);
+        h.count_request();
+        assert_eq!(
+            h.describe(),
+            "Perlbal::ClientHTTP(R): open to 127.0.0.1:50894: localport=18082; reqs=1; persist_wait"
+        );
+        h.set_request(Some("a.example"), "/x?y");
+        h.set_state(SockState::XferDisk);
+        assert_eq!(
+            h.describe(),
+            "Perlbal::ClientHTTP(W): open to 127.0.0.1:50894: localport=18082; reqs=1; xfer_disk; http://a.example/x?y"
+        );
+    }
+
+    #[test]
+    fn listener_description_matches_mgmt_19() {
+        let mut i = info(100_004, SockClass::TcpListener);
+        i.peer = None;
+        i.detail = "listening on 127.0.0.1:18080 for service 'proxy'".into();
+        let h = registry().register(i, SockState::None);
+        assert_eq!(
+            h.describe(),
+            "Perlbal::TCPListener(R): open: listening on 127.0.0.1:18080 for service 'proxy'"
+        );
+    }
+
+    #[test]
+    fn dropping_the_handle_unregisters_only_its_own_entry() {
+        let first = registry().register(info(100_005, SockClass::ClientManage), SockState::None);
+        let second = registry().register(info(100_005, SockClass::ClientHttp), SockState::None);
+        drop(first);
+        let listed = registry().snapshot();
+        assert!(listed
+            .iter()
+            .any(|e| e.fd() == 100_005 && e.class() == SockClass::ClientHttp));
+        drop(second);
+        assert!(!registry().snapshot().iter().any(|e| e.fd() == 100_005));
+    }
+}

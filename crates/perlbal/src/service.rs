@@ -1,0 +1,117 @@
+//! Services as the data path sees them: an immutable [`Snapshot`] of every service's settings,
+//! swapped atomically whenever a command changes the configuration, and the hand-off of an
+//! accepted connection to its service's role.
+//!
+//! A connection looks its service up again for every request, so a `SET` on the management
+//! port applies to the next request of every open connection, while a request in flight keeps
+//! the settings it started with.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use perlbal_http::MimeTable;
+use tokio::net::TcpStream;
+
+/// What a service does with its connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleKind {
+    WebServer,
+    Management,
+    ReverseProxy,
+    Selector,
+    UploadTracker,
+    /// A plugin-provided role (e.g. `echo`).
+    Plugin(String),
+}
+
+impl RoleKind {
+    pub fn name(&self) -> &str {
+        match self {
+            RoleKind::WebServer => "web_server",
+            RoleKind::Management => "management",
+            RoleKind::ReverseProxy => "reverse_proxy",
+            RoleKind::Selector => "selector",
+            RoleKind::UploadTracker => "upload_tracker",
+            RoleKind::Plugin(name) => name,
+        }
+    }
+}
+
+/// The web_server settings (SVC-45..53).
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    pub docroot: Option<PathBuf>,
+    pub index_files: Vec<String>,
+    pub dirindexing: bool,
+    pub enable_concatenate_get: bool,
+    pub enable_put: bool,
+    pub enable_delete: bool,
+    pub enable_md5: bool,
+    pub max_put_size: u64,
+    pub min_put_directory: u64,
+}
+
+/// One service's settings, as of the last configuration change.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub name: Arc<str>,
+    pub role: Option<RoleKind>,
+    pub persist_client: bool,
+    pub persist_client_idle_timeout: u64,
+    pub idle_timeout: u64,
+    pub server_tokens: bool,
+    pub client_sndbuf_size: u64,
+    pub max_chunked_request_size: u64,
+    pub web: WebSettings,
+}
+
+/// Every service's settings plus the process-wide tables the data path reads.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub services: HashMap<Arc<str>, Arc<ServiceConfig>>,
+    pub mime: Arc<MimeTable>,
+}
+
+impl Snapshot {
+    pub fn service(&self, name: &str) -> Option<&Arc<ServiceConfig>> {
+        self.services.get(name)
+    }
+}
+
+fn cell() -> &'static ArcSwap<Snapshot> {
+    static SNAPSHOT: OnceLock<ArcSwap<Snapshot>> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| ArcSwap::from_pointee(Snapshot::default()))
+}
+
+/// The current snapshot (lock-free).
+pub fn snapshot() -> arc_swap::Guard<Arc<Snapshot>> {
+    cell().load()
+}
+
+/// Replaces the snapshot; connections see it from their next request on.
+pub fn publish(snapshot: Snapshot) {
+    cell().store(Arc::new(snapshot));
+}
+
+/// Hands a connection accepted for `service` to that service's role (the original's
+/// `TCPListener::class_new_socket`). Runs on the accepting worker.
+pub fn accept(stream: TcpStream, peer: SocketAddr, service: &Arc<str>) {
+    let role = snapshot().service(service).and_then(|s| s.role.clone());
+    let service = Arc::clone(service);
+    match role {
+        Some(RoleKind::WebServer) => {
+            tokio::task::spawn_local(crate::web_server::serve(stream, peer, service));
+        }
+        Some(RoleKind::Management) => {
+            tokio::task::spawn_local(crate::management::serve(stream, peer, service));
+        }
+        Some(RoleKind::ReverseProxy | RoleKind::Selector) => {
+            tokio::task::spawn_local(crate::web_server::serve_unavailable(stream, peer, service));
+        }
+        // Roles without connections of their own, or a role that vanished: drop the socket.
+        _ => drop(stream),
+    }
+}

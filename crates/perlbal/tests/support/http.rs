@@ -392,11 +392,16 @@ pub fn get10(port: u16, path: &str) -> Response {
     fetch(port, format!("GET {path} HTTP/1.0\r\n\r\n"))
 }
 
-/// True if a TCP connection to 127.0.0.1:`port` is refused.
+/// True if TCP connections to 127.0.0.1:`port` are refused, polling for up to 1 s: the original
+/// closes a listener only at the end of its event-loop iteration, after it has answered `OK`.
 pub fn refused(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    matches!(
-        TcpStream::connect_timeout(&addr, Duration::from_secs(1)),
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused
-    )
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => return true,
+            _ if Instant::now() >= deadline => return false,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }

@@ -14,7 +14,8 @@ const USAGE: &str = "Usage: perlbal [OPTS]
   --daemon         Daemonize
 ";
 const VERSION: &str = "Perlbal version 1.80\n";
-const NOTHING_TO_DO: &str = "No services or management port configured.  Nothing to do.  Stopping.\n";
+const NOTHING_TO_DO: &str =
+    "No services or management port configured.  Nothing to do.  Stopping.\n";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn run(args: &[&str]) -> support::RunOutput {
@@ -34,7 +35,12 @@ fn run_config(config: &str) -> (support::RunOutput, String) {
 
 #[test]
 fn version_long_short_and_abbreviated_print_version_on_stdout() {
-    for args in [&["--version"][..], &["-v"], &["--vers"], &["--config=/nonexistent", "--version"]] {
+    for args in [
+        &["--version"][..],
+        &["-v"],
+        &["--vers"],
+        &["--config=/nonexistent", "--version"],
+    ] {
         let out = run(args);
         assert_eq!(out.code(), 0, "{args:?}: {out:?}");
         assert_eq!(out.stdout, VERSION, "{args:?}");
@@ -44,10 +50,19 @@ fn version_long_short_and_abbreviated_print_version_on_stdout() {
 
 #[test]
 fn help_long_short_and_abbreviated_print_usage_on_stderr() {
-    for args in [&["--help"][..], &["-h"], &["--he"], &["--help", "--version"], &["--version", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["--he"],
+        &["--help", "--version"],
+        &["--version", "--help"],
+    ] {
         let out = run(args);
         assert_eq!(out.code(), 0, "{args:?}: {out:?}");
-        assert_eq!(out.stderr, USAGE, "{args:?} (CLI-3: --help wins over --version)");
+        assert_eq!(
+            out.stderr, USAGE,
+            "{args:?} (CLI-3: --help wins over --version)"
+        );
         assert_eq!(out.stdout, "", "{args:?}");
     }
 }
@@ -62,7 +77,11 @@ fn unknown_option_prints_name_and_usage_and_exits_1() {
     ] {
         let out = run(args);
         assert_eq!(out.code(), 1, "{args:?}: {out:?}");
-        assert_eq!(out.stderr, format!("Unknown option: {name}\n{USAGE}"), "{args:?}");
+        assert_eq!(
+            out.stderr,
+            format!("Unknown option: {name}\n{USAGE}"),
+            "{args:?}"
+        );
         assert_eq!(out.stdout, "", "{args:?}");
     }
 }
@@ -71,7 +90,10 @@ fn unknown_option_prints_name_and_usage_and_exits_1() {
 fn config_option_without_argument_is_a_usage_error() {
     let out = run(&["--config"]);
     assert_eq!(out.code(), 1, "{out:?}");
-    assert_eq!(out.stderr, format!("Option config requires an argument\n{USAGE}"));
+    assert_eq!(
+        out.stderr,
+        format!("Option config requires an argument\n{USAGE}")
+    );
 }
 
 #[test]
@@ -118,8 +140,16 @@ fn empty_or_comment_only_config_has_nothing_to_do() {
 fn bad_config_line_prints_error_and_stops_startup() {
     // CLI-7 / OBS-50: the failing line's ERROR on stdout, `Error starting up.` on stderr.
     let cases = [
-        ("CREATE SERVICE a\nbogus line here\nSET x = 1\n", "unknown command: bogus", 2),
-        ("POOL ADD 127.0.0.1:18084\n", "Invalid syntax to 'pool' command", 1),
+        (
+            "CREATE SERVICE a\nbogus line here\nSET x = 1\n",
+            "unknown command: bogus",
+            2,
+        ),
+        (
+            "POOL ADD 127.0.0.1:18084\n",
+            "Invalid syntax to 'pool' command",
+            1,
+        ),
         ("CREATE SERVICE a\n!x\n", "invalid command", 2),
         (
             "CREATE SERVICE w\nSET role = web_server\nSET docroot = /nonexistent-dir\n",
@@ -135,8 +165,17 @@ fn bad_config_line_prints_error_and_stops_startup() {
             "config {config:?}: stderr {:?}",
             out.stderr
         );
-        let error_lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("ERROR: ")).collect();
-        assert_eq!(error_lines.len(), 1, "config {config:?}: stdout {:?}", out.stdout);
+        let error_lines: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("ERROR: "))
+            .collect();
+        assert_eq!(
+            error_lines.len(),
+            1,
+            "config {config:?}: stdout {:?}",
+            out.stdout
+        );
         assert!(
             error_lines[0].ends_with(message),
             "config {config:?}: {:?} should end with {message:?}",
@@ -166,7 +205,9 @@ fn verbose_config_prints_ok_for_lines_before_the_failure() {
     // `VERBOSE ON` itself answers OK (verbose already), then CREATE and SET role.
     assert_eq!(lines.len(), 4, "{out:?}");
     assert_eq!(&lines[..3], &["OK", "OK", "OK"][..]);
-    assert!(lines[3].starts_with("ERROR: ") && lines[3].ends_with("Directory not found for service w"));
+    assert!(
+        lines[3].starts_with("ERROR: ") && lines[3].ends_with("Directory not found for service w")
+    );
 }
 
 #[test]
@@ -180,7 +221,9 @@ fn unknown_pool_parameter_in_config_fails_startup() {
     }
     if expect_divergence("POOL-7") {
         assert!(
-            out.stdout.lines().any(|l| l.starts_with("ERROR: ") && l.ends_with("Unknown pool parameter 'foo'")),
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with("ERROR: ") && l.ends_with("Unknown pool parameter 'foo'")),
             "{out:?}"
         );
     }
@@ -198,7 +241,11 @@ fn foreground_run_prints_running_and_shutdown_exits_zero() {
         while !server.stdout().starts_with("Running.\n") && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(server.stdout().starts_with("Running.\n"), "{}", server.describe());
+        assert!(
+            server.stdout().starts_with("Running.\n"),
+            "{}",
+            server.describe()
+        );
     }
     let mut m = server.mgmt();
     m.send_line("shutdown");
@@ -207,5 +254,9 @@ fn foreground_run_prints_running_and_shutdown_exits_zero() {
         .unwrap_or_else(|| panic!("still running after shutdown\n{}", server.describe()));
     assert_eq!(status.code(), Some(0), "{}", server.describe());
     std::thread::sleep(Duration::from_millis(100));
-    assert!(server.stdout().starts_with("Running.\n"), "{}", server.describe());
+    assert!(
+        server.stdout().starts_with("Running.\n"),
+        "{}",
+        server.describe()
+    );
 }

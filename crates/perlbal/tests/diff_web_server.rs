@@ -109,7 +109,10 @@ fn connection_handling_matches_reference() {
     p.assert_http("web", CONNECTION_HANDLING);
     let big = "x".repeat(110_000);
     let huge = format!("GET /data.txt HTTP/1.0\r\nX-Big: {big}\r\n\r\n");
-    let near = format!("GET /data.txt HTTP/1.0\r\nX-Big: {}\r\n\r\n", "y".repeat(90_000));
+    let near = format!(
+        "GET /data.txt HTTP/1.0\r\nX-Big: {}\r\n\r\n",
+        "y".repeat(90_000)
+    );
     p.assert_http("web", &[huge.as_str(), near.as_str()]);
 }
 
@@ -135,15 +138,27 @@ fn other_service_settings_match_reference() {
     for name in ["web", "plain", "zero", "concat_off"] {
         p.assert_http(name, &reqs);
     }
-    p.assert_http("nodoc", &["GET / HTTP/1.0\r\n\r\n", "GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    p.assert_http(
+        "nodoc",
+        &[
+            "GET / HTTP/1.0\r\n\r\n",
+            "GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        ],
+    );
 }
 
 #[test]
 fn concatenation_matches_reference_without_aio() {
     // OBS-33, WS-14/15 (aio_mode none, where the original works).
     let (_d, p) = pair(&format!("SERVER aio_mode = none\n{}", web()));
-    let many = format!("GET /css/??{} HTTP/1.0\r\n\r\n", vec!["a.css"; 101].join(","));
-    let hundred = format!("GET /css/??{} HTTP/1.0\r\n\r\n", vec!["b.css"; 100].join(","));
+    let many = format!(
+        "GET /css/??{} HTTP/1.0\r\n\r\n",
+        vec!["a.css"; 101].join(",")
+    );
+    let hundred = format!(
+        "GET /css/??{} HTTP/1.0\r\n\r\n",
+        vec!["b.css"; 100].join(",")
+    );
     p.assert_http(
         "web",
         &[
@@ -172,7 +187,10 @@ fn uploads_and_deletes_match_reference() {
     let template = format!(
         "{}{}",
         web_with("  SET max_put_size = 64\n"),
-        plain_web("mind", "  SET enable_put = on\n  SET min_put_directory = 1\n")
+        plain_web(
+            "mind",
+            "  SET enable_put = on\n  SET min_put_directory = 1\n"
+        )
     );
     let p = Pair::start_with(&template, |launch| {
         let d = Docroot::standard();
@@ -214,7 +232,10 @@ fn uploads_and_deletes_match_reference() {
     let d = docroots.borrow();
     assert_eq!(d.len(), 2);
     let trees = [d[0].tree(""), d[1].tree("")];
-    assert_eq!(trees[0], trees[1], "resulting docroots differ (reference, ours)");
+    assert_eq!(
+        trees[0], trees[1],
+        "resulting docroots differ (reference, ours)"
+    );
     for path in trees[0].iter().filter(|p| !p.ends_with('/')) {
         assert_eq!(d[0].read(path), d[1].read(path), "{path}");
     }
@@ -223,9 +244,16 @@ fn uploads_and_deletes_match_reference() {
 #[test]
 fn fixed_quirks_diverge_as_documented() {
     // WS-3/OBS-48, WS-10, WS-16: the reference shows the quirk, ours the fix.
-    let (_d, p) = pair(&format!("{MGMT}{}", plain_web("web", "  SET enable_concatenate_get = on\n")));
+    let (_d, p) = pair(&format!(
+        "{MGMT}{}",
+        plain_web("web", "  SET enable_concatenate_get = on\n")
+    ));
     let (r, o) = p.exchange("web", b"GET /data.txt%00.gif HTTP/1.0\r\n\r\n");
-    assert_eq!(r.single().header("Content-Type"), Some("image/gif"), "reference quirk");
+    assert_eq!(
+        r.single().header("Content-Type"),
+        Some("image/gif"),
+        "reference quirk"
+    );
     if expect_divergence("WS-3") {
         assert!(matches!(o.single().status(), 400 | 404), "{o:?}");
     }

@@ -25,7 +25,8 @@ fn lines(v: &[&str]) -> Vec<String> {
 fn help_lists_builtin_commands_sorted() {
     // MGMT-7.
     let (_d, s) = start();
-    let expected = "aio backends create default disable dumpconfig enable fd gladiator header help \
+    let expected =
+        "aio backends create default disable dumpconfig enable fd gladiator header help \
         leaks load mime node nodes noverify obj pending plugins pool proc prof queues reload \
         reproxy_state server set show shutdown socks state states track unload uptime use varsize \
         verbose version xs";
@@ -37,14 +38,23 @@ fn help_lists_builtin_commands_sorted() {
 fn uptime_and_version_report_start_time_and_release() {
     // MGMT-8.
     let (_d, s) = start();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let mut m = s.mgmt();
     for cmd in ["uptime", "version", "VERSION"] {
         let l = m.listing(cmd);
         assert_eq!(l.len(), 3, "{l:?}");
-        let start: u64 = l[0].strip_prefix("starttime ").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let start: u64 = l[0]
+            .strip_prefix("starttime ")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         assert!(now.abs_diff(start) <= 20, "{l:?}");
-        let up: u64 = l[1].strip_prefix("uptime ").and_then(|v| v.parse().ok()).unwrap_or(999);
+        let up: u64 = l[1]
+            .strip_prefix("uptime ")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(999);
         assert!(up <= 20, "{l:?}");
         assert_eq!(l[2], "version 1.80");
     }
@@ -105,16 +115,30 @@ fn show_pool_lists_pools_and_nodes() {
     m.ok("pool alpha remove 10.0.0.1:5");
     assert_eq!(
         m.listing("show pool"),
-        lines(&["alpha nodes 2", "alpha services 0", "zeta nodes 0", "zeta services 0"])
+        lines(&[
+            "alpha nodes 2",
+            "alpha services 0",
+            "zeta nodes 0",
+            "zeta services 0"
+        ])
     );
-    assert_eq!(m.listing("show pool alpha"), lines(&["127.0.0.2:80 0", "127.0.0.1:9 0"]));
+    assert_eq!(
+        m.listing("show pool alpha"),
+        lines(&["127.0.0.2:80 0", "127.0.0.1:9 0"])
+    );
     m.ok("pool remove alpha 127.0.0.2:80");
     assert_eq!(m.listing("show pool alpha"), lines(&["127.0.0.1:9 0"]));
     m.expect("show pool nope", "ERROR: pool 'nope' does not exist");
     m.expect("show pool a b", "ERROR: Invalid syntax to 'show' command");
     m.expect("pool nope add 127.0.0.1:1", "ERROR: Pool 'nope' not found");
-    m.expect("pool alpha add localhost:80", "ERROR: Invalid syntax to 'pool' command");
-    m.expect("pool alpha frob 127.0.0.1", "ERROR: Invalid command:  must be 'add' or 'remove'");
+    m.expect(
+        "pool alpha add localhost:80",
+        "ERROR: Invalid syntax to 'pool' command",
+    );
+    m.expect(
+        "pool alpha frob 127.0.0.1",
+        "ERROR: Invalid command:  must be 'add' or 'remove'",
+    );
 }
 
 #[test]
@@ -127,8 +151,14 @@ fn states_count_connections_by_class_and_state() {
     c.send("GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n");
     c.response();
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(m.listing("states"), lines(&["Perlbal::ClientHTTP persist_wait 1"]));
-    assert_eq!(m.listing("states web"), lines(&["Perlbal::ClientHTTP persist_wait 1"]));
+    assert_eq!(
+        m.listing("states"),
+        lines(&["Perlbal::ClientHTTP persist_wait 1"])
+    );
+    assert_eq!(
+        m.listing("states web"),
+        lines(&["Perlbal::ClientHTTP persist_wait 1"])
+    );
     assert_eq!(m.listing("states mgmt"), Vec::<String>::new());
     m.expect("states nope", "ERROR: Service not found.");
 }
@@ -139,13 +169,28 @@ fn empty_listings_without_reverse_proxies() {
     let (_d, s) = start();
     let mut m = s.mgmt();
     for cmd in [
-        "queues", "nodes", "node 127.0.0.1", "nodes 127.0.0.1:80", "backends", "noverify",
-        "pending", "obj", "track", "plugins", "varsize", "gladiator", "aio", "state changes",
+        "queues",
+        "nodes",
+        "node 127.0.0.1",
+        "nodes 127.0.0.1:80",
+        "backends",
+        "noverify",
+        "pending",
+        "obj",
+        "track",
+        "plugins",
+        "varsize",
+        "gladiator",
+        "aio",
+        "state changes",
         "socks bogus",
     ] {
         assert_eq!(m.listing(cmd), Vec::<String>::new(), "`{cmd}`");
     }
-    assert_eq!(m.listing("reproxy_state"), lines(&["SERVER max_reproxy_connections = 0"]));
+    assert_eq!(
+        m.listing("reproxy_state"),
+        lines(&["SERVER max_reproxy_connections = 0"])
+    );
 }
 
 #[test]
@@ -157,13 +202,22 @@ fn proc_and_fd_report_process_figures() {
     let shapes: Vec<String> = l.iter().map(|x| shape(x)).collect();
     assert_eq!(
         shapes,
-        lines(&["time: #", "pid: #", "utime: # (+#)", "stime: # (+#)", "reqs: # (+#)"]),
+        lines(&[
+            "time: #",
+            "pid: #",
+            "utime: # (+#)",
+            "stime: # (+#)",
+            "reqs: # (+#)"
+        ]),
         "{l:?}"
     );
     assert_eq!(l[1], format!("pid: {}", s.pid()));
     let l = m.listing("fd");
     assert_eq!(l.len(), 2, "{l:?}");
-    assert!(l[0].starts_with("max ") && l[1].starts_with("cur "), "{l:?}");
+    assert!(
+        l[0].starts_with("max ") && l[1].starts_with("cur "),
+        "{l:?}"
+    );
     let cur: u32 = l[1][4..].parse().unwrap_or(0);
     assert!(cur >= 3, "{l:?}");
 }
@@ -192,12 +246,25 @@ fn socks_lists_sockets_by_fd_and_summary_counts_classes() {
     expected.sort();
     assert_eq!(sorted, expected, "{l:?}");
     for line in &l[1..] {
-        assert_eq!(shape(&line[..13]), " # #s ", "fd/age columns `%5d %5ds`: {line:?}");
+        assert_eq!(
+            shape(&line[..13]),
+            " # #s ",
+            "fd/age columns `%5d %5ds`: {line:?}"
+        );
     }
-    assert!(l.iter().any(|x| x.ends_with(&format!("listening on 127.0.0.1:{w} for service 'web'"))));
-    assert!(l.iter().any(|x| x.ends_with(&format!("listening on 127.0.0.1:{g} for service 'mgmt'"))));
-    assert!(l.iter().any(|x| x.contains(&format!("localport={w}; reqs=1; persist_wait"))));
-    let fds: Vec<u32> = l[1..].iter().filter_map(|x| x[..5].trim().parse().ok()).collect();
+    assert!(l
+        .iter()
+        .any(|x| x.ends_with(&format!("listening on 127.0.0.1:{w} for service 'web'"))));
+    assert!(l
+        .iter()
+        .any(|x| x.ends_with(&format!("listening on 127.0.0.1:{g} for service 'mgmt'"))));
+    assert!(l
+        .iter()
+        .any(|x| x.contains(&format!("localport={w}; reqs=1; persist_wait"))));
+    let fds: Vec<u32> = l[1..]
+        .iter()
+        .filter_map(|x| x[..5].trim().parse().ok())
+        .collect();
     assert!(fds.windows(2).all(|p| p[0] < p[1]), "sorted by fd: {l:?}");
     assert_eq!(
         m.listing("socks summary"),
@@ -219,25 +286,46 @@ fn mime_table_is_listed_and_edited_live() {
     assert_eq!(
         m.listing("mime"),
         lines(&[
-            "css text/css", "doc application/msword", "gif image/gif", "htm text/html",
-            "html text/html", "jpg image/jpeg", "js application/x-javascript", "mp3 audio/mpeg",
-            "mpg video/mpeg", "pdf application/pdf", "png image/png", "tif image/tiff",
-            "tiff image/tiff", "torrent application/x-bittorrent", "txt text/plain",
+            "css text/css",
+            "doc application/msword",
+            "gif image/gif",
+            "htm text/html",
+            "html text/html",
+            "jpg image/jpeg",
+            "js application/x-javascript",
+            "mp3 audio/mpeg",
+            "mpg video/mpeg",
+            "pdf application/pdf",
+            "png image/png",
+            "tif image/tiff",
+            "tiff image/tiff",
+            "torrent application/x-bittorrent",
+            "txt text/plain",
             "zip application/zip",
         ])
     );
     assert_eq!(m.listing("mime list"), m.listing("mime"));
-    m.expect("mime set txt application/x-test", "txt set to application/x-test.");
+    m.expect(
+        "mime set txt application/x-test",
+        "txt set to application/x-test.",
+    );
     m.expect("mime set GIF image/x-upper", "gif set to image/x-upper.");
     let r = support::http::get10(s.port("web"), "/data.txt");
     assert_eq!(r.header("Content-Type"), Some("application/x-test"));
     m.expect("mime remove txt", "txt removed.");
     let r = support::http::get10(s.port("web"), "/data.txt");
-    assert_eq!(r.header("Content-Type"), Some("text/plain"), "unknown extension → text/plain");
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("text/plain"),
+        "unknown extension → text/plain"
+    );
     m.expect("mime remove txt", "ERROR: txt not a defined extension.");
     m.expect("mime remove", "ERROR:  not a defined extension.");
     m.expect("mime set", "ERROR: Usage: set <ext> <mime>");
-    m.expect("mime bogus", "ERROR: Usage: list, remove <ext>, set <ext> <mime>");
+    m.expect(
+        "mime bogus",
+        "ERROR: Usage: list, remove <ext>, set <ext> <mime>",
+    );
     assert!(m.listing("mime").contains(&"gif image/x-upper".to_string()));
 }
 
@@ -289,7 +377,9 @@ fn verbose_off_silences_ok_but_not_errors() {
     m.ok("verbose on");
     m.expect("verbose maybe", "ERROR: usage: VERBOSE {on|off}");
     m.expect("verbose", "ERROR: usage: VERBOSE {on|off}");
-    assert!(m.listing("show service").contains(&"quiet not_listening DISABLED".to_string()));
+    assert!(m
+        .listing("show service")
+        .contains(&"quiet not_listening DISABLED".to_string()));
 }
 
 #[test]
@@ -335,10 +425,26 @@ fn commands_without_arguments_reject_arguments() {
     let (_d, s) = start();
     let mut m = s.mgmt();
     for cmd in [
-        "uptime", "version", "help", "proc", "fd", "obj", "aio", "queues", "plugins", "varsize",
-        "gladiator", "track", "backends", "noverify", "pending",
+        "uptime",
+        "version",
+        "help",
+        "proc",
+        "fd",
+        "obj",
+        "aio",
+        "queues",
+        "plugins",
+        "varsize",
+        "gladiator",
+        "track",
+        "backends",
+        "noverify",
+        "pending",
     ] {
-        m.expect(&format!("{cmd} x"), &format!("ERROR: The '{cmd}' command takes no arguments"));
+        m.expect(
+            &format!("{cmd} x"),
+            &format!("ERROR: The '{cmd}' command takes no arguments"),
+        );
     }
 }
 
@@ -431,8 +537,15 @@ fn plugin_commands_report_load_errors() {
     m.ok("unload nope");
     m.ok("load vhosts");
     m.ok("load Vhosts");
-    m.expect("reload vhosts", "ERROR: Plugin Perlbal::Plugin::Vhosts doesn't support reloading");
-    assert_eq!(m.listing("plugins"), Vec::<String>::new(), "loaded but registered nowhere");
+    m.expect(
+        "reload vhosts",
+        "ERROR: Plugin Perlbal::Plugin::Vhosts doesn't support reloading",
+    );
+    assert_eq!(
+        m.listing("plugins"),
+        Vec::<String>::new(),
+        "loaded but registered nowhere"
+    );
 }
 
 #[test]
@@ -441,7 +554,9 @@ fn line_protocol_rules() {
     // several commands per packet run in order, command words are case-insensitive.
     let (_d, s) = start();
     let mut m = s.mgmt();
-    m.send_raw(b"\r\n# a comment\r\n   \r\nshow service web   # trailing comment\nVERSION\nShow   Pool\n");
+    m.send_raw(
+        b"\r\n# a comment\r\n   \r\nshow service web   # trailing comment\nVERSION\nShow   Pool\n",
+    );
     assert_eq!(m.read_line(), "SERVICE web");
     for _ in 0..5 {
         m.read_line();
@@ -464,7 +579,11 @@ fn quit_and_exit_close_the_connection() {
         m.send_line(line);
         m.send_line("version");
         let rest = m.read_to_close(Duration::from_secs(5));
-        assert!(rest.is_empty(), "`{line}` then version: {:?}", String::from_utf8_lossy(&rest));
+        assert!(
+            rest.is_empty(),
+            "`{line}` then version: {:?}",
+            String::from_utf8_lossy(&rest)
+        );
     }
     for (line, reply) in [
         ("  quit  ", "ERROR: unknown command: quit"),
@@ -483,16 +602,25 @@ fn names_before_equals_are_lowercased_but_values_keep_case() {
     let (_d, s) = start();
     let mut m = s.mgmt();
     m.ok("CREATE POOL MyPool");
-    assert_eq!(m.listing("show pool"), lines(&["mypool nodes 0", "mypool services 0"]));
+    assert_eq!(
+        m.listing("show pool"),
+        lines(&["mypool nodes 0", "mypool services 0"])
+    );
     m.ok("CREATE SERVICE Proxy");
     m.ok("SET Proxy.ROLE = reverse_proxy");
     m.expect("SET pool = MyPool", "ERROR: Pool 'MyPool' not found");
     m.ok("SET pool = mypool");
-    assert_eq!(m.listing("show pool"), lines(&["mypool nodes 0", "mypool services 1"]));
+    assert_eq!(
+        m.listing("show pool"),
+        lines(&["mypool nodes 0", "mypool services 1"])
+    );
     m.ok("USE web");
     m.ok("SET Dirindexing = OFF");
     m.ok("set web.dirindexing=TRUE");
-    m.expect("set web.dirindexing TRUE", "ERROR: usage: SET [<service>] <param> = <value>");
+    m.expect(
+        "set web.dirindexing TRUE",
+        "ERROR: usage: SET [<service>] <param> = <value>",
+    );
 }
 
 #[test]
@@ -505,7 +633,11 @@ fn profiling_toggles_and_reports() {
     let data = m.listing("prof data");
     assert!(!data.is_empty());
     for line in &data {
-        assert_eq!(shape(line.split_once(' ').map(|x| x.1).unwrap_or("")), "# # # # #", "{line:?}");
+        assert_eq!(
+            shape(line.split_once(' ').map(|x| x.1).unwrap_or("")),
+            "# # # # #",
+            "{line:?}"
+        );
         assert!(line.starts_with("Perlbal::"), "{line:?}");
     }
     m.ok("prof off");
@@ -518,7 +650,10 @@ fn management_clients_are_independent() {
     let mut a = s.mgmt();
     let mut b = s.mgmt();
     a.ok("use web");
-    b.expect("set dirindexing = off", "ERROR: omitted service/pool name not implied from context");
+    b.expect(
+        "set dirindexing = off",
+        "ERROR: omitted service/pool name not implied from context",
+    );
     a.ok("set dirindexing = off");
     let many: Vec<Mgmt> = (0..10).map(|_| s.mgmt()).collect();
     for mut m in many {

@@ -9,7 +9,8 @@ use support::http::fetch;
 use support::{Docroot, Kind, Perlbal};
 
 const DOCTYPE: &str = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en-ZA\">\n<head><title>perlbal management interface</title><meta name=\"generator\" content=\"perlbal\" /></head><body>";
-const FOOTER: &str = "<hr style='margin-top: 10px' /><p><a href='/'>Perlbal management</a>.</p></body></html>\n";
+const FOOTER: &str =
+    "<hr style='margin-top: 10px' /><p><a href='/'>Perlbal management</a>.</p></body></html>\n";
 
 fn start() -> (Docroot, Perlbal) {
     let docroot = Docroot::standard();
@@ -24,13 +25,18 @@ fn start() -> (Docroot, Perlbal) {
 }
 
 fn block(cmd: &str, output: &str) -> String {
-    format!("<pre><div style='margin-bottom: 5px; background: #ddd'><b>{cmd}</b></div>{output}</pre>\n")
+    format!(
+        "<pre><div style='margin-bottom: 5px; background: #ddd'><b>{cmd}</b></div>{output}</pre>\n"
+    )
 }
 
 #[track_caller]
 fn assert_page(r: &support::Response, status_line: &str, body: &str) {
     let len = format!("Content-Length: {}", body.len());
-    r.assert_exact(&[status_line, "Content-type: text/html", &len], body.as_bytes());
+    r.assert_exact(
+        &[status_line, "Content-type: text/html", &len],
+        body.as_bytes(),
+    );
 }
 
 #[test]
@@ -44,7 +50,10 @@ fn index_page_lists_services_sorted() {
     let mut c = s.client("mgmt");
     c.send("GET / HTTP/1.0\r\n\r\n");
     assert_page(&c.response(), "HTTP/1.0 200 OK", &body);
-    assert!(c.read_to_close(Duration::from_secs(5)).is_empty(), "closed after the page");
+    assert!(
+        c.read_to_close(Duration::from_secs(5)).is_empty(),
+        "closed after the page"
+    );
     // HEAD and POST get the same page, body included (MGMT-5).
     let mut c = s.client("mgmt");
     c.send("HEAD / HTTP/1.0\r\n\r\n");
@@ -63,15 +72,26 @@ fn service_and_obj_pages_wrap_command_output() {
         d.path_str()
     );
     let r = fetch(g, "GET /service?web HTTP/1.0\r\n\r\n");
-    assert_page(&r, "HTTP/1.0 200 OK", &format!("{DOCTYPE}{}{FOOTER}", block("show service web", &out)));
+    assert_page(
+        &r,
+        "HTTP/1.0 200 OK",
+        &format!("{DOCTYPE}{}{FOOTER}", block("show service web", &out)),
+    );
     let r = fetch(g, "GET /service?nope HTTP/1.0\r\n\r\n");
     assert_page(
         &r,
         "HTTP/1.0 200 OK",
-        &format!("{DOCTYPE}{}{FOOTER}", block("show service nope", "ERROR: Unknown service\n")),
+        &format!(
+            "{DOCTYPE}{}{FOOTER}",
+            block("show service nope", "ERROR: Unknown service\n")
+        ),
     );
     let r = fetch(g, "GET /obj HTTP/1.0\r\n\r\n");
-    assert_page(&r, "HTTP/1.0 200 OK", &format!("{DOCTYPE}{}{FOOTER}", block("obj", ".\n")));
+    assert_page(
+        &r,
+        "HTTP/1.0 200 OK",
+        &format!("{DOCTYPE}{}{FOOTER}", block("obj", ".\n")),
+    );
 }
 
 #[test]
@@ -87,8 +107,18 @@ fn socks_page_links_services() {
         "    1 Perlbal::ClientManage\n    2 Perlbal::TCPListener\nAggregate write buffer: 0.0k\n            Open files: 0\n.\n",
     );
     assert!(body.starts_with(&format!("{DOCTYPE}{summary}<pre><div style='margin-bottom: 5px; background: #ddd'><b>socks</b></div>   fd    age\n")), "{body}");
-    assert!(body.contains(&format!("listening on 127.0.0.1:{w} for <a href=\"/service?web\">web</a>\n")), "{body}");
-    assert!(body.contains(&format!("listening on 127.0.0.1:{g} for <a href=\"/service?mgmt\">mgmt</a>\n")), "{body}");
+    assert!(
+        body.contains(&format!(
+            "listening on 127.0.0.1:{w} for <a href=\"/service?web\">web</a>\n"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "listening on 127.0.0.1:{g} for <a href=\"/service?mgmt\">mgmt</a>\n"
+        )),
+        "{body}"
+    );
     assert!(body.ends_with(&format!(".\n</pre>\n{FOOTER}")), "{body}");
     assert_eq!(r.content_length(), Some(r.body.len()));
 }

@@ -32,7 +32,9 @@ fn web_server_created_and_enabled_at_run_time_serves_files() {
     assert!(refused(port), "not listening before ENABLE");
     m.ok("enable w2");
     assert_eq!(get10(port, "/data.txt").body, DATA_TXT);
-    assert!(m.listing("show service").contains(&format!("w2 127.0.0.1:{port} ENABLED")));
+    assert!(m
+        .listing("show service")
+        .contains(&format!("w2 127.0.0.1:{port} ENABLED")));
     // DISABLE closes the listener but not established connections (CFG-17).
     let mut kept = support::Client::connect(port);
     kept.send("GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -40,9 +42,15 @@ fn web_server_created_and_enabled_at_run_time_serves_files() {
     m.ok("disable w2");
     assert!(refused(port), "listener closed by DISABLE");
     kept.send("GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(kept.response().body, DATA_TXT, "established connection survives DISABLE");
+    assert_eq!(
+        kept.response().body,
+        DATA_TXT,
+        "established connection survives DISABLE"
+    );
     m.expect("disable w2", "ERROR: service w2 is already disabled");
-    assert!(m.listing("show service").contains(&format!("w2 127.0.0.1:{port} DISABLED")));
+    assert!(m
+        .listing("show service")
+        .contains(&format!("w2 127.0.0.1:{port} DISABLED")));
     m.ok("enable w2");
     assert_eq!(get10(port, "/data.txt").body, DATA_TXT);
 }
@@ -56,7 +64,9 @@ fn docroot_change_applies_to_next_request() {
     let mut m = s.mgmt();
     m.ok(&format!("set web.docroot = {}", other.path_str()));
     assert_eq!(get10(s.port("web"), "/data.txt").body, b"other docroot");
-    assert!(m.listing("show service web").contains(&format!("        docroot: {}", other.path_str())));
+    assert!(m
+        .listing("show service web")
+        .contains(&format!("        docroot: {}", other.path_str())));
 }
 
 #[test]
@@ -69,7 +79,9 @@ fn setting_listen_on_an_enabled_service_rebinds() {
     m.ok(&format!("set web.listen = 127.0.0.1:{new}"));
     assert!(refused(old), "old port closed");
     assert_eq!(get10(new, "/data.txt").body, DATA_TXT);
-    assert!(m.listing("show service").contains(&format!("web 127.0.0.1:{new} ENABLED")));
+    assert!(m
+        .listing("show service")
+        .contains(&format!("web 127.0.0.1:{new} ENABLED")));
 }
 
 #[test]
@@ -86,10 +98,18 @@ fn enabling_on_a_busy_port_fails_with_error() {
     let prefix = format!("ERROR: Can't start service 'w2' on 127.0.0.1:{busy}: ");
     assert!(err.starts_with(&prefix), "{err:?}");
     if support::is_reference() {
-        assert!(err.ends_with("Error creating listening socket: IO::Socket::INET: Address already in use"));
+        assert!(err.ends_with(
+            "Error creating listening socket: IO::Socket::INET: Address already in use"
+        ));
     }
-    assert!(m.listing("show service").contains(&format!("w2 127.0.0.1:{busy} DISABLED")));
-    assert_eq!(get10(busy, "/data.txt").body, DATA_TXT, "the original owner still serves");
+    assert!(m
+        .listing("show service")
+        .contains(&format!("w2 127.0.0.1:{busy} DISABLED")));
+    assert_eq!(
+        get10(busy, "/data.txt").body,
+        DATA_TXT,
+        "the original owner still serves"
+    );
 }
 
 #[test]
@@ -99,7 +119,10 @@ fn setting_role_resets_tunables_to_defaults() {
     let mut m = s.mgmt();
     m.ok("default persist_client = on");
     m.ok("create service w2");
-    m.expect("set w2.docroot = /tmp", "ERROR: The 'docroot' option can only be set on a 'web_server' service");
+    m.expect(
+        "set w2.docroot = /tmp",
+        "ERROR: The 'docroot' option can only be set on a 'web_server' service",
+    );
     m.ok("set role = web_server");
     m.ok(&s.fill("set listen = 127.0.0.1:{w2_port}"));
     m.ok(&format!("set docroot = {}", d.path_str()));
@@ -110,8 +133,16 @@ fn setting_role_resets_tunables_to_defaults() {
     let mut c = s.client("w2");
     c.send("GET /css/ HTTP/1.1\r\nHost: a\r\n\r\n");
     let r = c.response();
-    assert_eq!(r.body_text(), "<h1>200 - OK</h1>\nDirectory listing disabled", "dirindexing reset");
-    assert_eq!(r.header("Connection"), Some("keep-alive"), "DEFAULT applied on role set");
+    assert_eq!(
+        r.body_text(),
+        "<h1>200 - OK</h1>\nDirectory listing disabled",
+        "dirindexing reset"
+    );
+    assert_eq!(
+        r.header("Connection"),
+        Some("keep-alive"),
+        "DEFAULT applied on role set"
+    );
 }
 
 #[test]
@@ -134,7 +165,10 @@ fn shutdown_exits_at_once_dropping_every_connection() {
     let mut other = s.mgmt();
     let mut m = s.mgmt();
     m.send_line("shutdown");
-    assert!(m.read_to_close(Duration::from_secs(5)).is_empty(), "no OK before exit");
+    assert!(
+        m.read_to_close(Duration::from_secs(5)).is_empty(),
+        "no OK before exit"
+    );
     let status = s.wait_exit(Duration::from_secs(5)).expect("exited");
     assert_eq!(status.code(), Some(0));
     assert!(idle.read_to_close(Duration::from_secs(2)).is_empty());
@@ -172,14 +206,19 @@ fn graceful_shutdown_finishes_in_flight_requests_then_exits() {
     assert_eq!(r.status_line, "HTTP/1.0 200 OK");
     assert_eq!(r.header("Connection"), Some("keep-alive"));
     assert!(uploading.read_to_close(Duration::from_secs(5)).is_empty());
-    assert_eq!(docroot.read("put/up.txt").as_deref(), Some(&b"helloworld"[..]));
+    assert_eq!(
+        docroot.read("put/up.txt").as_deref(),
+        Some(&b"helloworld"[..])
+    );
     // The download completes in full, then EOF.
     let r = downloading.response();
     assert_eq!(r.body.len(), big.len());
     assert!(r.body == big, "download corrupted");
     assert!(downloading.read_to_close(Duration::from_secs(5)).is_empty());
     // Then the process exits 0; management connections are dropped.
-    let status = s.wait_exit(Duration::from_secs(5)).expect("exits after the last client");
+    let status = s
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits after the last client");
     assert_eq!(status.code(), Some(0));
     watcher.read_to_close(Duration::from_secs(2));
 }
@@ -193,10 +232,40 @@ fn graceful_shutdown_with_deadline_cuts_stalled_clients() {
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     s.mgmt().ok("shutdown graceful 1");
-    let status = s.wait_exit(Duration::from_secs(5)).expect("exits after the deadline");
+    let status = s
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits after the deadline");
     assert_eq!(status.code(), Some(0));
-    assert!(started.elapsed() >= Duration::from_millis(500), "not before the deadline");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "not before the deadline"
+    );
     let bytes = stalled.read_to_close(Duration::from_secs(2));
     assert!(bytes.is_empty(), "cut without a response");
     assert_ne!(stalled.end(), End::Open);
+}
+
+#[test]
+fn pidfile_is_written_and_removed_only_by_graceful_shutdown() {
+    // PROC-4, PROC-5: `<pid>\n`; removed when the loop ends (graceful), left by `shutdown`.
+    let template = format!("SERVER pidfile = {{tmp}}/perlbal.pid\n{}", web());
+    for graceful in [true, false] {
+        let (_d, s) = start(&template);
+        let pidfile = s.dir().join("perlbal.pid");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !pidfile.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let contents = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        assert_eq!(contents, format!("{}\n", s.pid()));
+        let mut m = s.mgmt();
+        m.send_line(if graceful {
+            "shutdown graceful"
+        } else {
+            "shutdown"
+        });
+        let status = s.wait_exit(Duration::from_secs(5)).expect("exited");
+        assert_eq!(status.code(), Some(0));
+        assert_eq!(pidfile.exists(), !graceful, "graceful={graceful}");
+    }
 }

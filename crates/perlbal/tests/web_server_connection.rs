@@ -184,8 +184,16 @@ fn malformed_request_heads_are_closed_without_response() {
         let mut c = s.client("web");
         c.send(req);
         let bytes = c.read_to_close(Duration::from_secs(5));
-        assert!(bytes.is_empty(), "{req:?} → {:?}", String::from_utf8_lossy(&bytes));
-        assert_eq!(get10(s.port("web"), "/data.txt").body, DATA_TXT, "after {req:?}");
+        assert!(
+            bytes.is_empty(),
+            "{req:?} → {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(
+            get10(s.port("web"), "/data.txt").body,
+            DATA_TXT,
+            "after {req:?}"
+        );
     }
 }
 
@@ -223,7 +231,11 @@ fn oversized_request_head_is_closed_without_response() {
     let big = "x".repeat(110_000);
     let _ = c.try_send(format!("GET /data.txt HTTP/1.0\r\nX-Big: {big}\r\n\r\n"));
     let bytes = c.read_to_close(Duration::from_secs(5));
-    assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)]));
+    assert!(
+        bytes.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+    );
     let ok = "y".repeat(90_000);
     let mut c = s.client("web");
     c.send(format!("GET /data.txt HTTP/1.0\r\nX-Big: {ok}\r\n\r\n"));
@@ -244,7 +256,10 @@ fn body_of_a_get_is_not_consumed() {
     c.send("GET /data.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /data.txt HTTP/1.0\r\n\r\n");
     assert_eq!(c.response().body, DATA_TXT);
     let r = c.response();
-    assert_eq!(r.status_line, "HTTP/1.0 400 Bad request", "`helloGET` is the next method");
+    assert_eq!(
+        r.status_line, "HTTP/1.0 400 Bad request",
+        "`helloGET` is the next method"
+    );
     c.assert_closed_silently(Duration::from_secs(5));
 }
 
@@ -259,21 +274,38 @@ fn idle_connections_are_closed_after_their_timeouts() {
     let start = Instant::now();
     let mut kept = s.client("web");
     kept.send("GET /data.txt HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(kept.response().header("Keep-Alive"), Some("timeout=1, max=100"));
+    assert_eq!(
+        kept.response().header("Keep-Alive"),
+        Some("timeout=1, max=100")
+    );
     let mut partial = s.client("web");
     partial.send("GET /data.txt HTTP/1.1\r\nHost: a\r\n");
     let mut silent = s.client("web");
     thread::sleep(Duration::from_millis(300));
-    for (name, c) in [("kept-alive", &mut kept), ("partial head", &mut partial), ("silent", &mut silent)] {
+    for (name, c) in [
+        ("kept-alive", &mut kept),
+        ("partial head", &mut partial),
+        ("silent", &mut silent),
+    ] {
         let got = c.read_for(Duration::from_millis(1));
-        assert!(got.is_empty() && c.end() == End::Open, "{name} closed too early");
+        assert!(
+            got.is_empty() && c.end() == End::Open,
+            "{name} closed too early"
+        );
     }
     assert_eq!(get10(s.port("web"), "/data.txt").body, DATA_TXT);
     let limit = Duration::from_secs(15);
-    for (name, c) in [("kept-alive", &mut kept), ("partial head", &mut partial), ("silent", &mut silent)] {
+    for (name, c) in [
+        ("kept-alive", &mut kept),
+        ("partial head", &mut partial),
+        ("silent", &mut silent),
+    ] {
         let left = limit.saturating_sub(start.elapsed());
         let bytes = c.read_for(left);
-        assert!(bytes.is_empty(), "{name}: no response expected, got {bytes:?}");
+        assert!(
+            bytes.is_empty(),
+            "{name}: no response expected, got {bytes:?}"
+        );
         assert_ne!(c.end(), End::Open, "{name}: still open after {limit:?}");
     }
 }

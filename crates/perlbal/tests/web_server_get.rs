@@ -77,7 +77,14 @@ fn server_tokens_off_removes_server_header_everywhere() {
     assert_eq!(r.status_line, "HTTP/1.0 200 OK");
     assert_eq!(
         r.header_names(),
-        ["Date", "Last-Modified", "Accept-Ranges", "Content-Type", "Content-Length", "Connection"]
+        [
+            "Date",
+            "Last-Modified",
+            "Accept-Ranges",
+            "Content-Type",
+            "Content-Length",
+            "Connection"
+        ]
     );
     let r = get10(s.port("web"), "/missing");
     r.assert_exact(
@@ -130,12 +137,17 @@ fn if_modified_since_equal_to_last_modified_gives_304() {
     );
     r.assert_exact(&not_modified, b"");
     let mut c = s.client("web");
-    c.send(format!("HEAD /data.txt HTTP/1.0\r\nIf-Modified-Since: {DATA_MTIME_HTTP}\r\n\r\n"));
+    c.send(format!(
+        "HEAD /data.txt HTTP/1.0\r\nIf-Modified-Since: {DATA_MTIME_HTTP}\r\n\r\n"
+    ));
     c.head_response().assert_exact(&not_modified, b"");
 }
 
 fn range(port: u16, spec: &str) -> support::Response {
-    fetch(port, format!("GET /data.txt HTTP/1.0\r\nRange: {spec}\r\n\r\n"))
+    fetch(
+        port,
+        format!("GET /data.txt HTTP/1.0\r\nRange: {spec}\r\n\r\n"),
+    )
 }
 
 #[test]
@@ -214,7 +226,13 @@ fn unsatisfiable_ranges_give_416() {
 fn unsupported_range_forms_are_ignored() {
     // OBS-30, WS-9: multiple ranges, other units, garbage → full 200.
     let (_d, s) = start(&web());
-    for spec in ["bytes=0-1,3-4", "bytes=abc", "items=0-1", "bytes=-", "bytes 0-4"] {
+    for spec in [
+        "bytes=0-1,3-4",
+        "bytes=abc",
+        "items=0-1",
+        "bytes=-",
+        "bytes 0-4",
+    ] {
         let r = range(s.port("web"), spec);
         assert_eq!(r.status_line, "HTTP/1.0 200 OK", "Range {spec:?}");
         assert_eq!(r.header("Content-Range"), None, "Range {spec:?}");
@@ -273,7 +291,13 @@ fn bogus_urls_are_forbidden() {
 fn encoded_names_double_slashes_and_queries_are_served() {
     // OBS-31, WS-2.
     let (_d, s) = start(&web());
-    for path in ["/data%2etxt", "//data.txt", "/data.txt?foo=bar", "/%64ata.txt", "/data.txt?"] {
+    for path in [
+        "/data%2etxt",
+        "//data.txt",
+        "/data.txt?foo=bar",
+        "/%64ata.txt",
+        "/data.txt?",
+    ] {
         let r = get10(s.port("web"), path);
         assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{path}");
         assert_eq!(r.header("Content-Type"), Some("text/plain"), "{path}");
@@ -356,7 +380,12 @@ fn directory_without_index_is_listed_when_dirindexing() {
     let root = get10(s.port("web"), "/");
     let body = root.body_text();
     assert!(body.starts_with("<html><body><b><a href='/./'>.</a></b><br />\n<b><a href='/../'>..</a></b><br />\n<a href='/.hidden'>.hidden</a><br />\n<a href='/UP.GIF'>UP.GIF</a><br />\n"), "{body}");
-    assert!(body.contains("<b><a href='/css/'>css</a></b><br />\n<a href='/data.txt'>data.txt</a><br />\n"), "{body}");
+    assert!(
+        body.contains(
+            "<b><a href='/css/'>css</a></b><br />\n<a href='/data.txt'>data.txt</a><br />\n"
+        ),
+        "{body}"
+    );
 }
 
 #[test]
@@ -435,20 +464,39 @@ fn concatenated_get_streams_files_back_to_back() {
         let len = format!("Content-Length: {}", body.len());
         let ty = format!("Content-Type: {ty}");
         get10(port, path).assert_exact(
-            &["HTTP/1.0 200 OK", &len, "Date: <date>", "Server: Perlbal", &lm, &ty, "Connection: close"],
+            &[
+                "HTTP/1.0 200 OK",
+                &len,
+                "Date: <date>",
+                "Server: Perlbal",
+                &lm,
+                &ty,
+                "Connection: close",
+            ],
             body,
         );
     };
     expect("/css/??a.css,b.css", "text/css", &[A_CSS, B_CSS].concat());
-    expect("/css/??c.js,a.css,b.css", "application/x-javascript", &[C_JS, A_CSS, B_CSS].concat());
-    expect("/css/??a.css,b.css?v=123", "text/css", &[A_CSS, B_CSS].concat());
+    expect(
+        "/css/??c.js,a.css,b.css",
+        "application/x-javascript",
+        &[C_JS, A_CSS, B_CSS].concat(),
+    );
+    expect(
+        "/css/??a.css,b.css?v=123",
+        "text/css",
+        &[A_CSS, B_CSS].concat(),
+    );
     expect("/css/??b.css,b.css", "text/css", &[B_CSS, B_CSS].concat());
     // Newest mtime of the set is b.css's; a.css alone has the older one.
     let r = get10(port, "/css/??a.css");
     assert_eq!(r.header("Last-Modified"), Some(DATA_MTIME_HTTP));
     assert_eq!(r.body, A_CSS);
     // Range is ignored.
-    let r = fetch(port, "GET /css/??a.css,b.css HTTP/1.0\r\nRange: bytes=0-1\r\n\r\n");
+    let r = fetch(
+        port,
+        "GET /css/??a.css,b.css HTTP/1.0\r\nRange: bytes=0-1\r\n\r\n",
+    );
     assert_eq!(r.status_line, "HTTP/1.0 200 OK");
     assert_eq!(r.body, [A_CSS, B_CSS].concat());
     // IMS equal to the newest Last-Modified → 304, which here includes Content-Type.
@@ -457,7 +505,14 @@ fn concatenated_get_streams_files_back_to_back() {
         format!("GET /css/??a.css,b.css HTTP/1.0\r\nIf-Modified-Since: {NEWER_MTIME_HTTP}\r\n\r\n"),
     )
     .assert_exact(
-        &["HTTP/1.0 304 Not Modified", "Date: <date>", "Server: Perlbal", &lm, "Content-Type: text/css", "Connection: close"],
+        &[
+            "HTTP/1.0 304 Not Modified",
+            "Date: <date>",
+            "Server: Perlbal",
+            &lm,
+            "Content-Type: text/css",
+            "Connection: close",
+        ],
         b"",
     );
 }
@@ -469,11 +524,16 @@ fn concatenated_get_errors() {
     let port = s.port("web");
     get10(port, "/css??a.css").assert_generated_close(
         "HTTP/1.0 500 Internal Server Error",
-        &page("500 - Internal Server Error", "Base directory (before ??) must end in slash."),
+        &page(
+            "500 - Internal Server Error",
+            "Base directory (before ??) must end in slash.",
+        ),
     );
     // A `/../` anywhere in the URI is caught first, by the WS-2 check.
-    get10(port, "/css/??x/../../data.txt")
-        .assert_generated_close("HTTP/1.0 403 Forbidden", &page("403 - Forbidden", "Bogus URL"));
+    get10(port, "/css/??x/../../data.txt").assert_generated_close(
+        "HTTP/1.0 403 Forbidden",
+        &page("403 - Forbidden", "Bogus URL"),
+    );
     for path in ["/css/??../data.txt", "/css/??a.css,../data.txt"] {
         get10(port, path).assert_generated_close(
             "HTTP/1.0 403 Forbidden",
@@ -505,9 +565,12 @@ fn concatenated_get_errors() {
 fn concatenated_get_disabled_is_forbidden() {
     // WS-14.
     let docroot = Docroot::standard();
-    let s = Perlbal::launch(Kind::UnderTest, &format!("{AIO_NONE}{}", plain_web("web", "")))
-        .docroot(&docroot)
-        .start();
+    let s = Perlbal::launch(
+        Kind::UnderTest,
+        &format!("{AIO_NONE}{}", plain_web("web", "")),
+    )
+    .docroot(&docroot)
+    .start();
     get10(s.port("web"), "/css/??a.css,b.css").assert_generated_close(
         "HTTP/1.0 403 Forbidden",
         &page("403 - Forbidden", "Multiple file serving isn't enabled"),
@@ -517,7 +580,10 @@ fn concatenated_get_disabled_is_forbidden() {
 #[test]
 fn concatenated_get_works_with_default_aio_mode() {
     // WS-16 ⚠: with IO::AIO the original answers spurious 404s; ours serves the files.
-    let (_d, s) = start(&format!("{MGMT}{}", plain_web("web", "  SET enable_concatenate_get = on\n")));
+    let (_d, s) = start(&format!(
+        "{MGMT}{}",
+        plain_web("web", "  SET enable_concatenate_get = on\n")
+    ));
     let r = get10(s.port("web"), "/css/??a.css,b.css");
     if expect_divergence("WS-16") {
         assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{r:?}");

@@ -24,7 +24,10 @@ const OK_PAGE: &str = "<h1>200 - OK</h1>\n";
 fn put(port: u16, path: &str, body: &str) -> support::Response {
     fetch(
         port,
-        format!("PUT {path} HTTP/1.0\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+        format!(
+            "PUT {path} HTTP/1.0\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
     )
 }
 
@@ -50,7 +53,8 @@ fn put_writes_file_and_answers_ok_page() {
 fn put_creates_missing_directories() {
     // OBS-34, WS-17: nested dirs auto-created with 0755 (less umask).
     let (d, s) = start(&web());
-    put(s.port("web"), "/put/a/b/c.txt", "hello").assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
+    put(s.port("web"), "/put/a/b/c.txt", "hello")
+        .assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
     assert_eq!(d.read("put/a/b/c.txt").as_deref(), Some(&b"hello"[..]));
     assert_eq!(d.mode("put/a"), 0o755 & !umask());
     assert_eq!(d.mode("put/a/b"), 0o755 & !umask());
@@ -101,7 +105,16 @@ fn put_with_wrong_content_md5_is_refused_and_leaves_nothing() {
 fn put_with_invalid_filename_is_refused() {
     // OBS-34, WS-17: `..`, trailing slash, odd characters → 400 Invalid filename.
     let (d, s) = start(&web());
-    for path in ["/put/../x.txt", "/put/dir/", "/", "/put/x%20y.txt", "/put/a:b", "/put/x~", "/put/..x", "nohost"] {
+    for path in [
+        "/put/../x.txt",
+        "/put/dir/",
+        "/",
+        "/put/x%20y.txt",
+        "/put/a:b",
+        "/put/x~",
+        "/put/..x",
+        "nohost",
+    ] {
         put(s.port("web"), path, "hello").assert_generated_close(
             "HTTP/1.0 400 Bad request",
             &page("400 - Bad request", "Invalid filename"),
@@ -154,7 +167,8 @@ fn expect_100_continue_is_not_answered_for_content_length_puts() {
     c.send("PUT /put/e.txt HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     c.assert_open_and_quiet(Duration::from_millis(500));
     c.send("hello");
-    c.response().assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
+    c.response()
+        .assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
     assert_eq!(d.read("put/e.txt").as_deref(), Some(&b"hello"[..]));
 }
 
@@ -179,8 +193,14 @@ fn put_without_or_with_non_numeric_length_creates_empty_file() {
     let (d, s) = start(&web());
     for (path, req) in [
         ("put/none.txt", "PUT /put/none.txt HTTP/1.0\r\n\r\n"),
-        ("put/zero.txt", "PUT /put/zero.txt HTTP/1.0\r\nContent-Length: 0\r\n\r\n"),
-        ("put/abc.txt", "PUT /put/abc.txt HTTP/1.0\r\nContent-Length: abc\r\n\r\n"),
+        (
+            "put/zero.txt",
+            "PUT /put/zero.txt HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+        ),
+        (
+            "put/abc.txt",
+            "PUT /put/abc.txt HTTP/1.0\r\nContent-Length: abc\r\n\r\n",
+        ),
     ] {
         fetch(s.port("web"), req).assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
         assert_eq!(d.read(path).as_deref(), Some(&b""[..]), "{req:?}");
@@ -196,11 +216,14 @@ fn put_larger_than_max_put_size_or_negative_is_refused() {
         &page("400 - Bad request", "Content-length of 5 is invalid."),
     );
     put(s.port("web"), "/put/fits.txt", "hell").assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
-    fetch(s.port("web"), "PUT /put/neg.txt HTTP/1.0\r\nContent-Length: -5\r\n\r\nhello")
-        .assert_generated_close(
-            "HTTP/1.0 400 Bad request",
-            &page("400 - Bad request", "Content-length of -5 is invalid."),
-        );
+    fetch(
+        s.port("web"),
+        "PUT /put/neg.txt HTTP/1.0\r\nContent-Length: -5\r\n\r\nhello",
+    )
+    .assert_generated_close(
+        "HTTP/1.0 400 Bad request",
+        &page("400 - Bad request", "Content-length of -5 is invalid."),
+    );
     assert_eq!(d.list("put"), ["exists", "fits.txt"]);
 }
 
@@ -208,11 +231,14 @@ fn put_larger_than_max_put_size_or_negative_is_refused() {
 fn negative_length_is_refused_without_max_put_size() {
     // WS-17: a negative Content-Length is invalid even when no limit is set.
     let (d, s) = start(&web());
-    fetch(s.port("web"), "PUT /put/neg.txt HTTP/1.0\r\nContent-Length: -5\r\n\r\nhello")
-        .assert_generated_close(
-            "HTTP/1.0 400 Bad request",
-            &page("400 - Bad request", "Content-length of -5 is invalid."),
-        );
+    fetch(
+        s.port("web"),
+        "PUT /put/neg.txt HTTP/1.0\r\nContent-Length: -5\r\n\r\nhello",
+    )
+    .assert_generated_close(
+        "HTTP/1.0 400 Bad request",
+        &page("400 - Bad request", "Content-length of -5 is invalid."),
+    );
     assert_eq!(d.list("put"), ["exists"]);
 }
 
@@ -223,7 +249,10 @@ fn min_put_directory_requires_existing_leading_directories() {
     let port = s.port("web");
     put(port, "/x.txt", "hi").assert_generated_close(
         "HTTP/1.0 400 Bad request",
-        &page("400 - Bad request", "Does not meet minimum directory requirement"),
+        &page(
+            "400 - Bad request",
+            "Does not meet minimum directory requirement",
+        ),
     );
     put(port, "/nodir/x.txt", "hi").assert_generated_close(
         "HTTP/1.0 404 Not Found",
@@ -240,7 +269,8 @@ fn put_and_delete_are_forbidden_unless_enabled() {
     // OBS-34, OBS-35, WS-17, WS-22: 403 with no message.
     let (d, s) = start(&plain_web("web", ""));
     let forbidden = "<h1>403 - Forbidden</h1>\n";
-    put(s.port("web"), "/put/x.txt", "hello").assert_generated_close("HTTP/1.0 403 Forbidden", forbidden);
+    put(s.port("web"), "/put/x.txt", "hello")
+        .assert_generated_close("HTTP/1.0 403 Forbidden", forbidden);
     fetch(s.port("web"), "DELETE /data.txt HTTP/1.0\r\n\r\n")
         .assert_generated_close("HTTP/1.0 403 Forbidden", forbidden);
     assert!(!d.exists("put/x.txt"));
@@ -254,7 +284,11 @@ fn delete_removes_files() {
     let port = s.port("web");
     d.file("put/gone.txt", b"x", 1_577_934_245);
     fetch(port, "DELETE /put/gone.txt HTTP/1.0\r\n\r\n").assert_exact(
-        &["HTTP/1.0 204 No Content", "Server: Perlbal", "Connection: close"],
+        &[
+            "HTTP/1.0 204 No Content",
+            "Server: Perlbal",
+            "Connection: close",
+        ],
         b"",
     );
     assert!(!d.exists("put/gone.txt"));
@@ -302,22 +336,45 @@ fn aborted_uploads_leave_nothing_partial_on_disk() {
     // WS-17/18/19: the original leaves the partial file (or `<file>.<pid>.<n>.tmp`) behind.
     let (d, s) = start(&web());
     d.file("put/keep.txt", b"old contents", 1_577_934_245);
-    send_and_abort(&s, "PUT /put/partial.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nhello");
+    send_and_abort(
+        &s,
+        "PUT /put/partial.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nhello",
+    );
     send_and_abort(
         &s,
         "PUT /put/partialmd5.txt HTTP/1.0\r\nContent-Length: 10\r\nContent-MD5: XUFAKrxLKna5cZ2REBfFkg==\r\n\r\nhello",
     );
-    send_and_abort(&s, "PUT /put/partialch.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-    send_and_abort(&s, "PUT /put/keep.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nnew");
-    send_and_abort(&s, "PUT /put/newdir/x.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nnew");
-    assert_eq!(get10(s.port("web"), "/data.txt").body, DATA_TXT, "server still serves");
+    send_and_abort(
+        &s,
+        "PUT /put/partialch.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    );
+    send_and_abort(
+        &s,
+        "PUT /put/keep.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nnew",
+    );
+    send_and_abort(
+        &s,
+        "PUT /put/newdir/x.txt HTTP/1.0\r\nContent-Length: 10\r\n\r\nnew",
+    );
+    assert_eq!(
+        get10(s.port("web"), "/data.txt").body,
+        DATA_TXT,
+        "server still serves"
+    );
     if is_reference() {
         assert_eq!(d.read("put/partial.txt").as_deref(), Some(&b"hello"[..]));
     }
     if expect_divergence("WS-17") {
-        let left: Vec<String> = d.tree("put").into_iter().filter(|p| !p.ends_with('/')).collect();
+        let left: Vec<String> = d
+            .tree("put")
+            .into_iter()
+            .filter(|p| !p.ends_with('/'))
+            .collect();
         assert_eq!(left, ["put/keep.txt"], "partial uploads left behind");
-        assert_eq!(d.read("put/keep.txt").as_deref(), Some(&b"old contents"[..]));
+        assert_eq!(
+            d.read("put/keep.txt").as_deref(),
+            Some(&b"old contents"[..])
+        );
     }
 }
 
@@ -334,7 +391,10 @@ fn chunked_put_over_max_chunked_request_size_is_cut_off() {
     );
     r.assert_generated_close("HTTP/1.0 200 OK", OK_PAGE);
     if expect_divergence("SVC-7") {
-        assert!(!d.exists("put/ch.txt"), "partial chunked upload left behind");
+        assert!(
+            !d.exists("put/ch.txt"),
+            "partial chunked upload left behind"
+        );
     }
 }
 
@@ -343,19 +403,47 @@ fn huge_content_length_put_never_hurts_the_server() {
     // WS-17 hostile input: a length beyond any disk; either refused (400) or read until the
     // client gives up — never a crash, never a stuck server, nothing left behind.
     let (d, s) = start(&web());
-    for length in ["99999999999999999999999", "18446744073709551616", "9999999999"] {
+    for length in [
+        "99999999999999999999999",
+        "18446744073709551616",
+        "9999999999",
+    ] {
         let mut c = s.client("web");
-        let _ = c.try_send(format!("PUT /put/huge.txt HTTP/1.0\r\nContent-Length: {length}\r\n\r\nhello"));
+        let _ = c.try_send(format!(
+            "PUT /put/huge.txt HTTP/1.0\r\nContent-Length: {length}\r\n\r\nhello"
+        ));
         let got = c.read_for(Duration::from_millis(500));
         if !got.is_empty() {
             let text = String::from_utf8_lossy(&got);
-            assert!(text.starts_with("HTTP/1.0 400 Bad request\r\n"), "CL {length}: {text}");
+            assert!(
+                text.starts_with("HTTP/1.0 400 Bad request\r\n"),
+                "CL {length}: {text}"
+            );
         }
         drop(c);
-        assert_eq!(get10(s.port("web"), "/data.txt").body, DATA_TXT, "after CL {length}");
+        assert_eq!(
+            get10(s.port("web"), "/data.txt").body,
+            DATA_TXT,
+            "after CL {length}"
+        );
     }
     std::thread::sleep(Duration::from_millis(300));
     if expect_divergence("WS-17") {
         assert!(!d.exists("put/huge.txt"), "partial upload left behind");
     }
+}
+
+#[test]
+fn put_onto_a_directory_or_through_a_file_is_an_internal_error() {
+    // WS-21: open/mkdir failures → 500 `Internal error` (observed even where a directory would
+    // have to be created below a regular file); the docroot is unchanged.
+    let (d, s) = start(&web());
+    for path in ["/sub", "/data.txt/x.txt", "/data.txt/y/x.txt"] {
+        put(s.port("web"), path, "hi").assert_generated_close(
+            "HTTP/1.0 500 Internal Server Error",
+            &page("500 - Internal Server Error", "Internal error"),
+        );
+    }
+    assert_eq!(d.read("data.txt").as_deref(), Some(DATA_TXT));
+    assert_eq!(d.tree(""), Docroot::standard().tree(""));
 }

@@ -202,7 +202,11 @@ impl Docroot {
     pub fn mtime(&self, rel: &str) -> u64 {
         fs::metadata(self.join(rel))
             .and_then(|m| m.modified())
-            .map(|t| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+            .map(|t| {
+                t.duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            })
             .unwrap_or_else(|e| panic!("stat {rel}: {e}"))
     }
 }
@@ -218,4 +222,3 @@ pub fn umask() -> u32 {
         })
         .unwrap_or(0o022)
 }
-

@@ -15,7 +15,8 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Response {
     /// The status line without CRLF, e.g. `HTTP/1.0 200 OK`.
     pub status_line: String,
-    /// Header fields in wire order, name spelling kept.
+    /// Header fields in wire order, name spelling kept; the value is what follows `": "` (a
+    /// missing or extra space after the colon shows in the value).
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -36,7 +37,8 @@ impl Response {
         let status_line = lines.next()?.to_string();
         let headers = lines
             .map(|l| match l.split_once(':') {
-                Some((n, v)) => (n.to_string(), v.trim_start().to_string()),
+                // Exactly one space after the colon is the format; anything else stays visible.
+                Some((n, v)) => (n.to_string(), v.strip_prefix(' ').unwrap_or(v).to_string()),
                 None => (l.to_string(), String::new()),
             })
             .collect();
@@ -64,7 +66,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.trim_start())
     }
 
     pub fn header_names(&self) -> Vec<&str> {
@@ -72,7 +74,8 @@ impl Response {
     }
 
     pub fn content_length(&self) -> Option<usize> {
-        self.header("Content-Length").and_then(|v| v.trim().parse().ok())
+        self.header("Content-Length")
+            .and_then(|v| v.trim().parse().ok())
     }
 
     pub fn body_text(&self) -> String {
@@ -180,8 +183,7 @@ impl Client {
     /// Connects to 127.0.0.1:`port` (panics on failure).
     #[track_caller]
     pub fn connect(port: u16) -> Client {
-        Client::try_connect(port)
-            .unwrap_or_else(|e| panic!("connecting to 127.0.0.1:{port}: {e}"))
+        Client::try_connect(port).unwrap_or_else(|e| panic!("connecting to 127.0.0.1:{port}: {e}"))
     }
 
     pub fn try_connect(port: u16) -> std::io::Result<Client> {
@@ -286,7 +288,11 @@ impl Client {
         let (mut resp, head_len) = Response::parse_head(&self.buf).ok_or("unparsable head")?;
         let status = resp.status();
         let bodiless = head_only || (100..200).contains(&status) || status == 204 || status == 304;
-        let body_len = if bodiless { Some(0) } else { resp.content_length() };
+        let body_len = if bodiless {
+            Some(0)
+        } else {
+            resp.content_length()
+        };
         match body_len {
             Some(len) => {
                 let want = head_len + len;
@@ -363,7 +369,12 @@ impl Client {
     #[track_caller]
     pub fn read_exact_bytes(&mut self, n: usize) -> Vec<u8> {
         let ok = self.read_until(IO_TIMEOUT, |b| b.len() >= n);
-        assert!(ok, "wanted {n} bytes, got {} ({:?})", self.buf.len(), self.end);
+        assert!(
+            ok,
+            "wanted {n} bytes, got {} ({:?})",
+            self.buf.len(),
+            self.end
+        );
         self.buf.drain(..n).collect()
     }
 

@@ -177,7 +177,10 @@ impl Mgmt {
         while !self.eof && Instant::now() < deadline {
             self.fill(deadline);
         }
-        assert!(self.eof, "management connection still open after {within:?}");
+        assert!(
+            self.eof,
+            "management connection still open after {within:?}"
+        );
         std::mem::take(&mut self.buf)
     }
 

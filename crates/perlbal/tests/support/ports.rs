@@ -10,7 +10,10 @@ static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 pub fn free_port() -> u16 {
     loop {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-        let port = listener.local_addr().expect("local_addr of a bound socket").port();
+        let port = listener
+            .local_addr()
+            .expect("local_addr of a bound socket")
+            .port();
         drop(listener);
         let mut seen = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
         if seen.insert(port) {

@@ -97,7 +97,9 @@ fn capture(mut pipe: impl Read + Send + 'static) -> Captured {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&chunk[..n]);
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(&chunk[..n]);
         }
     });
     buf
@@ -232,7 +234,7 @@ impl Launch {
 }
 
 /// Names of `{X_port}` placeholders that enabled services listen on, from a config template.
-fn listen_port_names(template: &str) -> Vec<String> {
+pub fn listen_port_names(template: &str) -> Vec<String> {
     let mut context = String::new();
     let mut listen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut enabled = Vec::new();
@@ -245,7 +247,9 @@ fn listen_port_names(template: &str) -> Vec<String> {
             [u, name] if u == "use" => context = name.clone(),
             [e, name] if e == "enable" => enabled.push(name.clone()),
             [s, ..] if s == "set" => {
-                let Some((lhs, rhs)) = line.split_once('=') else { continue };
+                let Some((lhs, rhs)) = line.split_once('=') else {
+                    continue;
+                };
                 let target: Vec<String> = lhs[3..]
                     .split(|c: char| c == '.' || c.is_whitespace())
                     .filter(|w| !w.is_empty())
@@ -316,7 +320,9 @@ impl Perlbal {
                 // then fails its own bind and exits, which this catches.
                 thread::sleep(Duration::from_millis(20));
                 return match self.try_wait() {
-                    Some(status) => Err(format!("perlbal exited right after startup with {status}")),
+                    Some(status) => {
+                        Err(format!("perlbal exited right after startup with {status}"))
+                    }
                     None => Ok(()),
                 };
             }
@@ -366,7 +372,10 @@ impl Perlbal {
                 self.port(base);
             }
         }
-        fill(template, &self.vars.lock().unwrap_or_else(|p| p.into_inner()))
+        fill(
+            template,
+            &self.vars.lock().unwrap_or_else(|p| p.into_inner()),
+        )
     }
 
     /// The value of a placeholder, e.g. `var("docroot")`.
@@ -469,7 +478,7 @@ impl Drop for Perlbal {
 }
 
 /// Replaces `number` in `text` where it is not part of a longer digit run.
-fn replace_number(text: &str, number: &str, with: &str) -> String {
+pub fn replace_number(text: &str, number: &str, with: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

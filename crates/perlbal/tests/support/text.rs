@@ -114,29 +114,3 @@ pub fn sorted(lines: &[String]) -> Vec<String> {
     v.sort();
     v
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shape_folds_numbers_and_spaces() {
-        assert_eq!(shape("    3     0s Perlbal::X"), " # #s Perlbal::X");
-        assert_eq!(shape("utime: 0.09427 (+0.09427)"), "utime: # (+#)");
-        assert_eq!(shape("127.0.0.1:80"), "#:#");
-    }
-
-    #[test]
-    fn http_date_recognised() {
-        assert!(is_http_date("Thu, 02 Jan 2020 03:04:05 GMT"));
-        assert!(!is_http_date("Thu, 2 Jan 2020 03:04:05 GMT"));
-    }
-
-    #[test]
-    fn placeholders_found_in_order() {
-        assert_eq!(
-            placeholders("a {web_port} {x} {web_port} {not a} {}"),
-            vec!["web_port".to_string(), "x".to_string()]
-        );
-    }
-}

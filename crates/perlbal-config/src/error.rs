@@ -213,19 +213,55 @@ pub enum CommandError {
     Other(String),
 }
 
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+impl CommandError {
+    /// The message when it is a fixed text.
+    fn fixed_text(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::BogusIfaceName => "Bogus-looking iface name",
+            Self::InvalidCommand => "invalid command",
+            Self::PoolVerb => "Invalid command:  must be 'add' or 'remove'",
+            Self::DefaultServiceNotFound => "Service '' not found",
+            Self::UnknownBalanceMethod => "Unknown balance method",
+            Self::NodefileNotFound => "File not found",
+            Self::NoPoolDefined => "No pool defined for service",
+            Self::ExpectedNumeric => "Expected numeric parameter",
+            Self::UnknownAioMode => "Unknown AIO mode",
+            Self::LinuxAioUnsupported => "Linux::AIO no longer supported",
+            Self::ExpectedOneOrZero => "Expected 1 or 0",
+            Self::PidfileExpected => "Expected full pathname to pidfile",
+            Self::PidfileAfterStart => "pidfile must be configured at startup, before Perlbal::run is called",
+            Self::NeedRootForMaxConnections => "Need to be root to increase max connections.",
+            Self::UnableToSetLimit => "Unable to set limit.",
+            Self::NoContext => "omitted service/pool name not implied from context",
+            Self::NoServiceContext => "No service name in context from CREATE SERVICE <name> or USE <service_name>",
+            Self::CantDisableManagement => "can't disable management service",
+            Self::UnknownService => "Unknown service",
+            Self::ServiceNotFound => "Service not found.",
+            Self::NoHeaderProvided => "no header provided",
+            Self::NoValueProvided => "no value provided",
+            Self::MimeSetUsage => "Usage: set <ext> <mime>",
+            Self::MimeUsage => "Usage: list, remove <ext>, set <ext> <mime>",
+            Self::XsUsage => "Usage: xs [ <enable|disable> <module> ]",
+            Self::XsEnableFailed => "Unable to enable module.",
+            Self::XsDisableFailed => "Unable to disable module.",
+            Self::LeaksDisabled => "command disabled without $ENV{PERLBAL_DEBUG} set",
+            Self::ProfilingUnavailable => "Unable to enable profiling.  Please ensure you have the BSD::Resource module installed.",
+            Self::BsdResourceMissing => "This command is not available unless BSD::Resource is installed",
+            Self::EmptyRole => "",
+            Self::Usage(text) | Self::Invalid(text) => text,
+            _ => return None,
+        })
+    }
+
+    /// Messages with arguments from parsing and value checks.
+    fn fmt_parse_error(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::UnknownConfigVariable(v) => write!(f, "Unknown config variable: {v}"),
             Self::UnknownConfigVariableType(t) => write!(f, "Unknown config variable type: {t}"),
-            Self::BogusIfaceName => f.write_str("Bogus-looking iface name"),
             Self::InterfaceIpNotFound(i) => write!(f, "Can't find IP of interface '{i}'"),
-            Self::InvalidCommand => f.write_str("invalid command"),
             Self::UnknownCommand(w) => write!(f, "unknown command: {w}"),
-            Self::Usage(text) | Self::Invalid(text) => f.write_str(text),
             Self::InvalidSyntax(c) => write!(f, "Invalid syntax to '{c}' command"),
             Self::TakesNoArguments(c) => write!(f, "The '{c}' command takes no arguments"),
-            Self::PoolVerb => f.write_str("Invalid command:  must be 'add' or 'remove'"),
             Self::UnknownXsModule => write!(f, "Known XS modules: {}.", KNOWN_XS_MODULES.join(", ")),
             Self::ExpectingBoolean(k) => write!(f, "Expecting boolean value for parameter '{k}'"),
             Self::ExpectingInteger(k) => write!(f, "Expecting integer value for parameter '{k}'"),
@@ -239,7 +275,6 @@ impl fmt::Display for CommandError {
             Self::WrongRole { key, role } => {
                 write!(f, "The '{key}' option can only be set on a '{role}' service")
             }
-            Self::EmptyRole => Ok(()),
             Self::RoleNotValid { service } => write!(f, "Role not valid for service {service}"),
             Self::InvalidUdpEndpoint(e) => {
                 write!(f, "Invalid UDP endpoint: \"{e}\".  Must be of form a.b.c.d:port")
@@ -260,36 +295,23 @@ impl fmt::Display for CommandError {
             ),
             Self::ServerProcessNotExecutable(v) => write!(f, "Server process ({v}) not executable."),
             Self::PoolNotFound(p) => write!(f, "Pool '{p}' not found"),
-            Self::DefaultServiceNotFound => f.write_str("Service '' not found"),
             Self::UnknownServiceParameter(k) => write!(f, "Unknown service parameter '{k}'"),
             Self::UnknownPoolParameter(k) => write!(f, "Unknown pool parameter '{k}'"),
-            Self::UnknownBalanceMethod => f.write_str("Unknown balance method"),
-            Self::NodefileNotFound => f.write_str("File not found"),
-            Self::NoPoolDefined => f.write_str("No pool defined for service"),
             Self::VivifyPoolConflict { service, key } => write!(
                 f,
                 "ERROR: Attempt to vivify pool {service}_pool but one or more pools\n       \
                  have already been created manually.  Please set {key} on a\n       \
                  previously created pool."
             ),
-            Self::ExpectedNumeric => f.write_str("Expected numeric parameter"),
-            Self::UnknownAioMode => f.write_str("Unknown AIO mode"),
-            Self::LinuxAioUnsupported => f.write_str("Linux::AIO no longer supported"),
-            Self::ExpectedOneOrZero => f.write_str("Expected 1 or 0"),
-            Self::PidfileExpected => f.write_str("Expected full pathname to pidfile"),
-            Self::PidfileAfterStart => f.write_str(
-                "pidfile must be configured at startup, before Perlbal::run is called",
-            ),
             Self::UnknownServerOption(v) => write!(f, "unknown server option '{v}'"),
-            Self::NeedRootForMaxConnections => {
-                f.write_str("Need to be root to increase max connections.")
-            }
-            Self::UnableToSetLimit => f.write_str("Unable to set limit."),
             Self::UnableToRenice(e) => write!(f, "Unable to renice: {e}"),
-            Self::NoContext => f.write_str("omitted service/pool name not implied from context"),
-            Self::NoServiceContext => f.write_str(
-                "No service name in context from CREATE SERVICE <name> or USE <service_name>",
-            ),
+            _ => return None,
+        })
+    }
+
+    /// Messages with arguments that depend on server state.
+    fn fmt_state_error(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::NoSuchServiceOrPool(n) => write!(f, "service/pool '{n}' does not exist"),
             Self::NonExistentPoolOrService(n) => write!(f, "Non-existent pool or service '{n}'"),
             Self::ServiceExists(n) => write!(f, "service '{n}' already exists"),
@@ -297,37 +319,39 @@ impl fmt::Display for CommandError {
             Self::ServiceDoesNotExist(n) => write!(f, "service '{n}' does not exist"),
             Self::AlreadyEnabled(n) => write!(f, "service {n} is already enabled"),
             Self::AlreadyDisabled(n) => write!(f, "service {n} is already disabled"),
-            Self::CantDisableManagement => f.write_str("can't disable management service"),
-            Self::CantStartService { service, listen, reason } => {
+            Self::CantStartService {
+                service,
+                listen,
+                reason,
+            } => {
                 write!(f, "Can't start service '{service}' on {listen}: {reason}")
             }
-            Self::UnknownService => f.write_str("Unknown service"),
-            Self::ServiceNotFound => f.write_str("Service not found."),
             Self::PoolDoesNotExist(n) => write!(f, "pool '{n}' does not exist"),
-            Self::NoHeaderProvided => f.write_str("no header provided"),
-            Self::NoValueProvided => f.write_str("no value provided"),
             Self::PluginNotLoaded { plugin, service } => {
-                write!(f, "Plugin {plugin} not loaded; not registered for {service}.")
+                write!(
+                    f,
+                    "Plugin {plugin} not loaded; not registered for {service}."
+                )
             }
             Self::UnknownPlugin(p) => write!(f, "Unknown/unloaded plugin '{p}'"),
             Self::PluginCantReload(p) => {
                 write!(f, "Plugin Perlbal::Plugin::{p} doesn't support reloading")
             }
             Self::MimeNotDefined(ext) => write!(f, "{ext} not a defined extension."),
-            Self::MimeSetUsage => f.write_str("Usage: set <ext> <mime>"),
-            Self::MimeUsage => f.write_str("Usage: list, remove <ext>, set <ext> <mime>"),
-            Self::XsUsage => f.write_str("Usage: xs [ <enable|disable> <module> ]"),
-            Self::XsEnableFailed => f.write_str("Unable to enable module."),
-            Self::XsDisableFailed => f.write_str("Unable to disable module."),
-            Self::LeaksDisabled => f.write_str("command disabled without $ENV{PERLBAL_DEBUG} set"),
-            Self::ProfilingUnavailable => f.write_str(
-                "Unable to enable profiling.  Please ensure you have the BSD::Resource module installed.",
-            ),
-            Self::BsdResourceMissing => {
-                f.write_str("This command is not available unless BSD::Resource is installed")
-            }
             Self::Other(text) => f.write_str(text),
+            // Every other variant is covered by the two functions above.
+            _ => Ok(()),
         }
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.fixed_text() {
+            return f.write_str(text);
+        }
+        self.fmt_parse_error(f)
+            .unwrap_or_else(|| self.fmt_state_error(f))
     }
 }
 
@@ -341,4 +365,276 @@ pub fn vivified_pool_warning(service: &str, key: &str) -> String {
          This behavior is obsolete.  This value should be set on a\n         \
          pool object and not on a service.\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> String {
+        text.to_owned()
+    }
+
+    fn check(cases: Vec<(CommandError, &str)>) {
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn syntax_messages_match_the_original() {
+        use CommandError as E;
+        check(vec![
+            (
+                E::UnknownConfigVariable(s("foo")),
+                "Unknown config variable: foo",
+            ),
+            (
+                E::UnknownConfigVariableType(s("xx")),
+                "Unknown config variable type: xx",
+            ),
+            (E::BogusIfaceName, "Bogus-looking iface name"),
+            (
+                E::InterfaceIpNotFound(s("lo")),
+                "Can't find IP of interface 'lo'",
+            ),
+            (E::InvalidCommand, "invalid command"),
+            (E::UnknownCommand(s("foo")), "unknown command: foo"),
+            (
+                E::Usage("usage: USE <service_or_pool_name>"),
+                "usage: USE <service_or_pool_name>",
+            ),
+            (
+                E::InvalidSyntax(s("pool")),
+                "Invalid syntax to 'pool' command",
+            ),
+            (
+                E::TakesNoArguments(s("help")),
+                "The 'help' command takes no arguments",
+            ),
+            (E::PoolVerb, "Invalid command:  must be 'add' or 'remove'"),
+            (E::UnknownXsModule, "Known XS modules: headers."),
+        ]);
+    }
+
+    #[test]
+    fn value_messages_match_the_original() {
+        use CommandError as E;
+        check(vec![
+            (
+                E::ExpectingBoolean(s("k")),
+                "Expecting boolean value for parameter 'k'",
+            ),
+            (
+                E::ExpectingInteger(s("k")),
+                "Expecting integer value for parameter 'k'",
+            ),
+            (
+                E::ExpectingSize(s("k")),
+                "Expecting size unit value for parameter 'k' in bytes, or suffixed with 'K' or 'M'",
+            ),
+            (
+                E::NotOneOf {
+                    key: s("k"),
+                    allowed: &["allow", "throttle"],
+                },
+                "Value of 'k' must be one of: allow, throttle",
+            ),
+            (E::Invalid("fixed text"), "fixed text"),
+            (
+                E::WrongRole {
+                    key: s("pool"),
+                    role: "reverse_proxy",
+                },
+                "The 'pool' option can only be set on a 'reverse_proxy' service",
+            ),
+            (E::EmptyRole, ""),
+            (
+                E::RoleNotValid { service: s("web") },
+                "Role not valid for service web",
+            ),
+            (
+                E::InvalidUdpEndpoint(s("x")),
+                "Invalid UDP endpoint: \"x\".  Must be of form a.b.c.d:port",
+            ),
+            (
+                E::TrustedUpstreamProxies(NetmaskError::NoneFound),
+                "Error defining trusted upstream proxies: None found",
+            ),
+            (
+                E::FileNotFound {
+                    value: s("/x"),
+                    key: s("ssl_key_file"),
+                },
+                "File '/x' not found for 'ssl_key_file'",
+            ),
+            (
+                E::DirectoryNotFound {
+                    value: s("/x"),
+                    key: s("ssl_ca_path"),
+                },
+                "Directory '/x' not found for 'ssl_ca_path'",
+            ),
+            (
+                E::DocrootNotFound { service: s("web") },
+                "Directory not found for service web",
+            ),
+            (
+                E::BufferUploadsPathNotFound {
+                    value: s("/x"),
+                    service: s("rp"),
+                },
+                "Directory (/x) not found for service rp (buffer_uploads_path)",
+            ),
+            (
+                E::ServerProcessNotExecutable(s("/x")),
+                "Server process (/x) not executable.",
+            ),
+            (E::PoolNotFound(s("p")), "Pool 'p' not found"),
+            (E::DefaultServiceNotFound, "Service '' not found"),
+            (
+                E::UnknownServiceParameter(s("k")),
+                "Unknown service parameter 'k'",
+            ),
+            (
+                E::UnknownPoolParameter(s("k")),
+                "Unknown pool parameter 'k'",
+            ),
+            (E::UnknownBalanceMethod, "Unknown balance method"),
+            (E::NodefileNotFound, "File not found"),
+            (E::NoPoolDefined, "No pool defined for service"),
+        ]);
+    }
+
+    #[test]
+    fn server_messages_match_the_original() {
+        use CommandError as E;
+        check(vec![
+            (E::ExpectedNumeric, "Expected numeric parameter"),
+            (E::UnknownAioMode, "Unknown AIO mode"),
+            (E::LinuxAioUnsupported, "Linux::AIO no longer supported"),
+            (E::ExpectedOneOrZero, "Expected 1 or 0"),
+            (E::PidfileExpected, "Expected full pathname to pidfile"),
+            (
+                E::PidfileAfterStart,
+                "pidfile must be configured at startup, before Perlbal::run is called",
+            ),
+            (E::UnknownServerOption(s("v")), "unknown server option 'v'"),
+            (
+                E::NeedRootForMaxConnections,
+                "Need to be root to increase max connections.",
+            ),
+            (E::UnableToSetLimit, "Unable to set limit."),
+            (
+                E::UnableToRenice(s("Permission denied")),
+                "Unable to renice: Permission denied",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn state_messages_match_the_original() {
+        use CommandError as E;
+        check(vec![
+            (
+                E::NoContext,
+                "omitted service/pool name not implied from context",
+            ),
+            (
+                E::NoServiceContext,
+                "No service name in context from CREATE SERVICE <name> or USE <service_name>",
+            ),
+            (
+                E::NoSuchServiceOrPool(s("n")),
+                "service/pool 'n' does not exist",
+            ),
+            (
+                E::NonExistentPoolOrService(s("n")),
+                "Non-existent pool or service 'n'",
+            ),
+            (E::ServiceExists(s("n")), "service 'n' already exists"),
+            (E::PoolExists(s("n")), "pool 'n' already exists"),
+            (E::ServiceDoesNotExist(s("n")), "service 'n' does not exist"),
+            (
+                E::AlreadyEnabled(s("web")),
+                "service web is already enabled",
+            ),
+            (
+                E::AlreadyDisabled(s("web")),
+                "service web is already disabled",
+            ),
+            (E::CantDisableManagement, "can't disable management service"),
+            (
+                E::CantStartService {
+                    service: s("web"),
+                    listen: s("127.0.0.1:80"),
+                    reason: s(
+                        "Error creating listening socket: IO::Socket::INET: Address already in use",
+                    ),
+                },
+                "Can't start service 'web' on 127.0.0.1:80: Error creating listening socket: \
+                 IO::Socket::INET: Address already in use",
+            ),
+            (E::UnknownService, "Unknown service"),
+            (E::ServiceNotFound, "Service not found."),
+            (E::PoolDoesNotExist(s("p")), "pool 'p' does not exist"),
+            (E::NoHeaderProvided, "no header provided"),
+            (E::NoValueProvided, "no value provided"),
+            (
+                E::PluginNotLoaded {
+                    plugin: s("nosuch"),
+                    service: s("v2"),
+                },
+                "Plugin nosuch not loaded; not registered for v2.",
+            ),
+            (E::UnknownPlugin(s("x")), "Unknown/unloaded plugin 'x'"),
+            (
+                E::PluginCantReload(s("Vhosts")),
+                "Plugin Perlbal::Plugin::Vhosts doesn't support reloading",
+            ),
+            (E::MimeNotDefined(s("zzz")), "zzz not a defined extension."),
+            (E::MimeSetUsage, "Usage: set <ext> <mime>"),
+            (E::MimeUsage, "Usage: list, remove <ext>, set <ext> <mime>"),
+            (E::XsUsage, "Usage: xs [ <enable|disable> <module> ]"),
+            (E::XsEnableFailed, "Unable to enable module."),
+            (E::XsDisableFailed, "Unable to disable module."),
+            (
+                E::LeaksDisabled,
+                "command disabled without $ENV{PERLBAL_DEBUG} set",
+            ),
+            (
+                E::ProfilingUnavailable,
+                "Unable to enable profiling.  Please ensure you have the BSD::Resource module \
+                 installed.",
+            ),
+            (
+                E::BsdResourceMissing,
+                "This command is not available unless BSD::Resource is installed",
+            ),
+            (E::Other(s("free text")), "free text"),
+        ]);
+    }
+
+    #[test]
+    fn vivify_conflict_keeps_doubled_prefix_and_bare_newlines() {
+        let e = CommandError::VivifyPoolConflict {
+            service: s("v2"),
+            key: s("nodefile"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "ERROR: Attempt to vivify pool v2_pool but one or more pools\n       have already \
+             been created manually.  Please set nodefile on a\n       previously created pool."
+        );
+    }
+
+    #[test]
+    fn vivified_pool_warning_text() {
+        assert_eq!(
+            vivified_pool_warning("v1", "nodefile"),
+            "WARNING: 'nodefile' set on service v1 on auto-vivified pool.\n         This \
+             behavior is obsolete.  This value should be set on a\n         pool object and not \
+             on a service.\n"
+        );
+    }
 }

@@ -13,7 +13,7 @@
 //! * [`lexer`] — comments, whitespace, `${ip:iface}` and `$ENV` expansion (through
 //!   [`Environment`], which the server implements), lowercasing before `=`.
 //! * [`command`] — the [`Command`] enum and its grammar.
-//! * [`tunable`] — the table of service tunables (SVC-1..58), [`Role`], value checks, the
+//! * [`tunable`](mod@tunable) — the table of service tunables (SVC-1..58), [`Role`], value checks, the
 //!   `SET` key classification of CFG-14 and the `dumpconfig` rules.
 //! * [`server_param`] — `SERVER` keys (SRV-1..9).
 //! * [`pool_param`] — pool keys (POOL-2..7).

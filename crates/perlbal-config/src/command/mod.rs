@@ -28,7 +28,9 @@ pub enum Command {
     Crash,
     /// `create service|pool <name>` (CFG-11)
     Create { kind: ObjectKind, name: String },
-    /// `default <param> = <value>` (CFG-16); not validated until a role is set.
+    /// `default <param> = <value>` (CFG-16); not validated until a role is set, and then checked
+    /// with [`Tunable::parse`](crate::Tunable::parse). The original recurses forever on a
+    /// `DEFAULT role`; the server should not apply that one.
     Default { key: String, value: String },
     /// `disable <service>` (CFG-17)
     Disable { service: String },
@@ -325,5 +327,7 @@ impl Command {
     }
 }
 
+#[cfg(test)]
+mod spacing_tests;
 #[cfg(test)]
 mod tests;

@@ -168,7 +168,10 @@ async fn accept_loop(
             biased;
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => acceptor(stream, peer, &service),
+                Ok((stream, peer)) => {
+                    let _span = crate::profiling::span("Perlbal::TCPListener-read");
+                    acceptor(stream, peer, &service);
+                }
                 Err(e) => {
                     // Out of descriptors or memory: back off instead of spinning.
                     tracing::warn!("accept on service {service} failed: {e}");

@@ -6,6 +6,7 @@ mod control;
 mod listener;
 mod logging;
 mod management;
+mod profiling;
 mod registry;
 mod runtime;
 mod server;

@@ -167,6 +167,7 @@ pub fn run(opts: Options) -> ExitCode {
     }
     println!("Running.");
     logging::log("beginning run");
+    let pidfile = control::pidfile().filter(|path| write_pidfile(path));
 
     let workers = match Workers::start(worker_count()) {
         Ok(w) => w,
@@ -177,8 +178,26 @@ pub fn run(opts: Options) -> ExitCode {
     };
     control::start_serving(workers);
     let code = server().wait_for_exit();
+    // Only a clean end of the run removes the pidfile; `shutdown` and signals leave it (PROC-5).
+    if let Some(path) = pidfile {
+        let _ = std::fs::remove_file(path);
+    }
     logging::log("ending run");
     ExitCode::from(code)
+}
+
+/// Writes `<pid>\n` to `path` (PROC-4); a failure is logged and the run goes on.
+fn write_pidfile(path: &str) -> bool {
+    match std::fs::write(path, format!("{}\n", std::process::id())) {
+        Ok(()) => true,
+        Err(e) => {
+            logging::log(&format!(
+                "couldn't create pidfile '{path}': {}",
+                crate::listener::os_error_text(&e)
+            ));
+            false
+        }
+    }
 }
 
 /// Worker threads: every core this process may use, or `PERLBAL_WORKERS` if set.

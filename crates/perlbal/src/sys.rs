@@ -466,6 +466,18 @@ pub fn cpu_times() -> io::Result<CpuTimes> {
     })
 }
 
+/// `getrusage(RUSAGE_THREAD)`: CPU time of the calling thread (for `prof`, MGMT-32).
+pub fn thread_cpu_times() -> io::Result<CpuTimes> {
+    // SAFETY: as in `cpu_times`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is writable and correctly sized.
+    cvt(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) }.into())?;
+    Ok(CpuTimes {
+        user: timeval_duration(usage.ru_utime),
+        system: timeval_duration(usage.ru_stime),
+    })
+}
+
 /// A resource limit pair; `u64::MAX` is `RLIM_INFINITY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

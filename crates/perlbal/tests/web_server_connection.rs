@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use support::configs::{plain_web, web, web_with};
 use support::docroot::{DATA_TXT, SUB_DEFAULT};
 use support::http::{get10, End};
-use support::{Client, Docroot, Kind, Perlbal};
+use support::{expect_divergence, Client, Docroot, Kind, Perlbal};
 
 fn start(template: &str) -> (Docroot, Perlbal) {
     let docroot = Docroot::standard();
@@ -250,11 +250,19 @@ fn oversized_request_head_is_closed_without_response() {
 
 #[test]
 fn body_of_a_get_is_not_consumed() {
-    // WS-24: GET bodies stay in the stream and are read as the next request.
+    // WS-24: the original leaves a GET's body in the stream and parses it as the next request
+    // (`helloGET` becomes a method, answered 400). That is a request-desync hazard, so ours
+    // answers the GET with `Connection: close` and closes instead (docs/compatibility.md).
     let (_d, s) = start(&web());
     let mut c = s.client("web");
     c.send("GET /data.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /data.txt HTTP/1.0\r\n\r\n");
-    assert_eq!(c.response().body, DATA_TXT);
+    let first = c.response();
+    assert_eq!(first.body, DATA_TXT);
+    if expect_divergence("WS-24") {
+        assert_eq!(first.header("Connection"), Some("close"));
+        c.assert_closed_silently(Duration::from_secs(5));
+        return;
+    }
     let r = c.response();
     assert_eq!(
         r.status_line, "HTTP/1.0 400 Bad request",

@@ -44,6 +44,11 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
                 state.server.max_reproxy_connections
             ));
         }
+        Command::Prof(perlbal_config::command::ProfAction::Data) => {
+            for line in crate::profiling::report() {
+                out.line(line);
+            }
+        }
         Command::Plugins => {
             for svc in state.services.values().filter(|s| !s.plugins.is_empty()) {
                 out.line(format!("{} {}", svc.name, svc.plugins.join(" ")));
@@ -199,7 +204,7 @@ fn socks_summary(out: &mut Output) {
     for (class, count) in counts {
         out.line(format!("{count:>5} {class}"));
     }
-    out.line("");
+    // The original's `$mc->out()` without arguments prints nothing: no blank line here.
     out.line("Aggregate write buffer: 0.0k");
     out.line(format!("            Open files: {open_files}"));
 }

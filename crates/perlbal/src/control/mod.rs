@@ -204,6 +204,11 @@ pub fn start_serving(workers: Arc<Workers>) {
     lock_state().activate_listeners(&workers, &acceptor);
 }
 
+/// The pidfile configured with `SERVER pidfile`, if any.
+pub fn pidfile() -> Option<String> {
+    lock_state().server.pidfile.clone()
+}
+
 /// `(name, role, listen)` of every service, sorted by name (for the management index page).
 pub fn service_summaries() -> Vec<(String, String, Option<String>)> {
     lock_state().service_summaries()

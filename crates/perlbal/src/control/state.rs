@@ -62,6 +62,8 @@ impl ServiceState {
 pub struct ServerSettings {
     pub max_reproxy_connections: i64,
     pub max_reproxy_connections_per_host: BTreeMap<String, i64>,
+    /// `SERVER pidfile` (PROC-4): written when the run starts.
+    pub pidfile: Option<String>,
     pub track_obj: bool,
     pub crash_backtrace: bool,
 }
@@ -170,7 +172,14 @@ impl State {
             Command::Reload { plugin } => Err(CommandError::UnknownPlugin(plugin)),
             Command::Server(param) => self.server_param(param),
             // Per-event profiling does not exist here; `prof data` lists nothing (MGMT-32).
-            Command::Prof(ProfAction::On | ProfAction::Off) => Ok(()),
+            Command::Prof(ProfAction::On) => {
+                crate::profiling::set_enabled(true);
+                Ok(())
+            }
+            Command::Prof(ProfAction::Off) => {
+                crate::profiling::set_enabled(false);
+                Ok(())
+            }
             Command::Dumpconfig => {
                 super::dump::dumpconfig(self, out);
                 Ok(())
@@ -368,10 +377,7 @@ impl State {
                 if super::workers().is_some() {
                     return Err(CommandError::PidfileAfterStart);
                 }
-                let _ = path.ok_or(CommandError::PidfileExpected)?;
-                return Err(CommandError::Other(
-                    "pidfile is not supported by this build yet".into(),
-                ));
+                self.server.pidfile = Some(path.ok_or(CommandError::PidfileExpected)?);
             }
             P::CrashBacktrace(on) => self.server.crash_backtrace = on,
         }

@@ -52,6 +52,7 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
+        let _span = crate::profiling::span("Perlbal::ClientManage-read");
         if pages::is_http_request(&buf) {
             registration.count_request();
             pages::serve_http(&mut stream, buf).await;

@@ -179,6 +179,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
             req.headers().get_str("Host"),
             &String::from_utf8_lossy(req.uri()),
         );
+        let _span = crate::profiling::span("Perlbal::ClientHTTP-read");
         let done = handle(Exchange {
             conn: &mut conn,
             svc: &svc,

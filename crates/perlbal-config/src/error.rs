@@ -131,8 +131,6 @@ pub enum CommandError {
     ExpectedNumeric,
     /// `Unknown AIO mode`
     UnknownAioMode,
-    /// `Linux::AIO no longer supported`
-    LinuxAioUnsupported,
     /// `Expected 1 or 0`
     ExpectedOneOrZero,
     /// `Expected full pathname to pidfile`
@@ -226,7 +224,6 @@ impl CommandError {
             Self::NoPoolDefined => "No pool defined for service",
             Self::ExpectedNumeric => "Expected numeric parameter",
             Self::UnknownAioMode => "Unknown AIO mode",
-            Self::LinuxAioUnsupported => "Linux::AIO no longer supported",
             Self::ExpectedOneOrZero => "Expected 1 or 0",
             Self::PidfileExpected => "Expected full pathname to pidfile",
             Self::PidfileAfterStart => "pidfile must be configured at startup, before Perlbal::run is called",
@@ -512,7 +509,6 @@ mod tests {
         check(vec![
             (E::ExpectedNumeric, "Expected numeric parameter"),
             (E::UnknownAioMode, "Unknown AIO mode"),
-            (E::LinuxAioUnsupported, "Linux::AIO no longer supported"),
             (E::ExpectedOneOrZero, "Expected 1 or 0"),
             (E::PidfileExpected, "Expected full pathname to pidfile"),
             (

@@ -13,6 +13,9 @@ pub enum AioMode {
     None,
     /// Asynchronous file operations on worker threads (`ioaio`).
     IoAio,
+    /// Linux kernel AIO (`linux`). The original refuses it since Linux::AIO was dropped; we
+    /// accept it, as every mode maps onto the server's own non-blocking disk I/O (SRV-5).
+    Linux,
 }
 
 /// One checked `SERVER` setting.
@@ -109,7 +112,7 @@ fn aio_mode(value: &str) -> Result<AioMode, CommandError> {
     let accepted = value.starts_with("none") || value.contains("linux") || value.ends_with("ioaio");
     match value {
         _ if !accepted => Err(CommandError::UnknownAioMode),
-        "linux" => Err(CommandError::LinuxAioUnsupported),
+        "linux" => Ok(AioMode::Linux),
         "ioaio" => Ok(AioMode::IoAio),
         _ => Ok(AioMode::None),
     }
@@ -221,7 +224,7 @@ mod tests {
         );
         assert_eq!(
             ServerParam::parse("aio_mode", "linux"),
-            Err(CommandError::LinuxAioUnsupported)
+            Ok(ServerParam::AioMode(AioMode::Linux))
         );
         assert_eq!(
             ServerParam::parse("aio_mode", "linuxish"),

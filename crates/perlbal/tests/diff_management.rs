@@ -119,7 +119,6 @@ fn error_replies_match_reference() {
             "reload nope",
             "server",
             "server bogus = 1",
-            "server aio_mode = linux",
             "server aio_mode = x",
             "server track_obj = 2",
             "server max_reproxy_connections = x",

@@ -518,10 +518,6 @@ fn server_settings() {
         "Expected numeric parameter"
     );
     assert_eq!(err("server aio_mode = foo"), "Unknown AIO mode");
-    assert_eq!(
-        err("server aio_mode = linux"),
-        "Linux::AIO no longer supported"
-    );
     assert_eq!(err("server track_obj = 2"), "Expected 1 or 0");
     assert_eq!(err("server crash_backtrace = yes"), "Expected 1 or 0");
     for bad in ["server foo", "server", "server$SP foo = 1", "server = 1"] {

@@ -127,6 +127,9 @@ fn set_tunable(
     external_check(state, tunable, raw, service)?;
     match (tunable.name, &setting.value) {
         ("role", TunableValue::Role(role)) => set_role(state, service, role.clone()),
+        ("enable_ssl", TunableValue::Bool(true)) => Err(CommandError::Other(
+            "enable_ssl: TLS is not supported by this build yet".into(),
+        )),
         ("listen", _) => set_listen(state, service, setting, effects),
         ("persist_client_timeout", _) => {
             // Deprecated alias for both timeouts (SVC-6); never stored itself.

@@ -1,16 +1,17 @@
 //! The client side of an HTTP connection, shared by the HTTP roles: reading request heads and
 //! bodies with the original's limits and idle timeouts, and writing replies.
 //!
-//! An idle connection holds no buffer: while waiting for the next request with nothing left
-//! over, the read buffer is released and only re-allocated once the socket turns readable.
-//! Bytes that arrive after a head (a body, or pipelined requests) stay buffered for the next
-//! read, so pipelined requests are answered in order (WS-26).
+//! An idle connection holds no buffer and no timer: while waiting for the next request with
+//! nothing left over, the read buffer is released and only re-allocated once bytes arrive, and
+//! idle timeouts are enforced by the registry's sweeper from the activity stamps refreshed
+//! here on every read and write that moves bytes (HTTP-19). Bytes that arrive after a head (a
+//! body, or pipelined requests) stay buffered for the next read, so pipelined requests are
+//! answered in order (WS-26).
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
 
 use perlbal_http::{HeadError, HeadScan, HeadScanner, RequestHead, MAX_REQUEST_HEAD_BYTES};
 use tokio::io::AsyncWriteExt;
@@ -24,38 +25,23 @@ const READ_BUF_BYTES: usize = 4096;
 /// Why no request head could be read.
 #[derive(Debug)]
 pub enum ReadHeadError {
-    /// The peer closed (or reset) the connection.
+    /// The peer closed or reset the connection, or it was idle too long (the sweeper shut it
+    /// down).
     Closed,
-    /// Nothing arrived within the idle timeout (HTTP-19).
-    Timeout,
     /// The head was malformed or too large; the original closes without a response.
     Invalid(HeadError),
 }
 
 /// One accepted client connection.
 pub struct ClientConn {
+    /// Declared first so that it is dropped first: a connection leaves the registry before its
+    /// socket is closed, so the sweeper never touches a reused descriptor.
+    sock: SockHandle,
     stream: TcpStream,
     buf: Vec<u8>,
     /// Start of unread bytes in `buf`.
     pos: usize,
     scanner: HeadScanner,
-    sock: SockHandle,
-    peer: SocketAddr,
-}
-
-/// `None` when `secs` is 0, which the original treats as "no limit".
-pub fn timeout_secs(secs: u64) -> Option<Duration> {
-    (secs > 0).then(|| Duration::from_secs(secs))
-}
-
-async fn with_timeout<T>(
-    limit: Option<Duration>,
-    fut: impl std::future::Future<Output = T>,
-) -> Option<T> {
-    match limit {
-        Some(d) => tokio::time::timeout(d, fut).await.ok(),
-        None => Some(fut.await),
-    }
 }
 
 impl ClientConn {
@@ -75,25 +61,16 @@ impl ClientConn {
             SockState::ReadingHeaders,
         );
         ClientConn {
+            sock,
             stream,
             buf: Vec::new(),
             pos: 0,
             scanner: HeadScanner::new(MAX_REQUEST_HEAD_BYTES),
-            sock,
-            peer,
         }
     }
 
     pub fn sock(&self) -> &SockHandle {
         &self.sock
-    }
-
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
-    }
-
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
     }
 
     /// Sets SO_SNDBUF (`client_sndbuf_size`, NET-4); 0 leaves the default.
@@ -137,30 +114,36 @@ impl ClientConn {
     }
 
     /// Reads more bytes into the buffer. Returns 0 at end of stream.
-    async fn fill(&mut self, idle: Option<Duration>) -> Result<usize, ReadHeadError> {
+    ///
+    /// With nothing buffered, the buffer is allocated only for the read itself and released
+    /// again whenever the read would block, so a waiting connection holds no buffer (tokio may
+    /// report a socket readable from stale readiness; only a `WouldBlock` clears it).
+    async fn fill(&mut self) -> Result<usize, ReadHeadError> {
         if self.pos > 0 && self.pos == self.buf.len() {
-            self.buf.clear();
+            self.buf = Vec::new();
             self.pos = 0;
         }
-        if self.buf.capacity() == 0 {
-            // Idle: hold no memory until the peer actually sends something.
-            match with_timeout(idle, self.stream.readable()).await {
-                None => return Err(ReadHeadError::Timeout),
-                Some(Err(_)) => return Err(ReadHeadError::Closed),
-                Some(Ok(())) => self.buf.reserve(READ_BUF_BYTES),
-            }
-        }
         loop {
+            let was_empty = self.buf.is_empty();
             if self.buf.len() == self.buf.capacity() {
                 self.buf.reserve(self.buf.capacity().max(READ_BUF_BYTES));
             }
             match self.stream.try_read_buf(&mut self.buf) {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.sock.touch();
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match with_timeout(idle, self.stream.readable()).await {
-                        None => return Err(ReadHeadError::Timeout),
-                        Some(Err(_)) => return Err(ReadHeadError::Closed),
-                        Some(Ok(())) => {}
+                    if was_empty {
+                        self.buf = Vec::new();
+                    }
+                    // A bare readiness poll: no waiter node or timer lives in this future.
+                    let stream = &self.stream;
+                    if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
+                        .await
+                        .is_err()
+                    {
+                        return Err(ReadHeadError::Closed);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -169,11 +152,17 @@ impl ClientConn {
         }
     }
 
+    /// Waits until request bytes are buffered (reading them if none are yet). `Ok(false)` when
+    /// the peer closed instead.
+    pub async fn await_bytes(&mut self) -> Result<bool, ReadHeadError> {
+        if !self.unread().is_empty() {
+            return Ok(true);
+        }
+        Ok(self.fill().await? > 0)
+    }
+
     /// Reads and parses the next request head; leaves any following bytes buffered.
-    pub async fn read_head(
-        &mut self,
-        idle: Option<Duration>,
-    ) -> Result<RequestHead, ReadHeadError> {
+    pub async fn read_head(&mut self) -> Result<RequestHead, ReadHeadError> {
         loop {
             if !self.unread().is_empty() {
                 match self.scanner.scan(&self.buf[self.pos..]) {
@@ -195,7 +184,7 @@ impl ClientConn {
                 self.pos = 0;
                 self.scanner.reset();
             }
-            if self.fill(idle).await? == 0 {
+            if self.fill().await? == 0 {
                 return Err(ReadHeadError::Closed);
             }
         }
@@ -203,15 +192,12 @@ impl ClientConn {
 
     /// Returns up to `max` body bytes: buffered ones first, else reads from the socket.
     /// An empty result means the peer closed.
-    pub async fn read_body(&mut self, max: usize, idle: Option<Duration>) -> io::Result<Vec<u8>> {
+    pub async fn read_body(&mut self, max: usize) -> io::Result<Vec<u8>> {
         if self.unread().is_empty() {
-            match self.fill(idle).await {
+            match self.fill().await {
                 Ok(0) => return Ok(Vec::new()),
                 Ok(_) => {}
-                Err(ReadHeadError::Timeout) => {
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "idle timeout"))
-                }
-                Err(_) => return Err(io::Error::new(io::ErrorKind::ConnectionReset, "closed")),
+                Err(_) => return Err(io::ErrorKind::ConnectionReset.into()),
             }
         }
         let take = self.unread().len().min(max);
@@ -220,23 +206,52 @@ impl ClientConn {
         Ok(data)
     }
 
-    /// Writes all of `data`, giving up if the peer makes no progress for `idle`.
-    pub async fn write_all(&mut self, data: &[u8], idle: Option<Duration>) -> io::Result<()> {
+    /// Writes all of `data`; each write that moves bytes refreshes the idle timer.
+    pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         let mut written = 0;
         while written < data.len() {
-            match with_timeout(idle, self.stream.write(&data[written..])).await {
-                None => return Err(io::Error::new(io::ErrorKind::TimedOut, "idle timeout")),
-                Some(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                Some(Ok(n)) => written += n,
-                Some(Err(e)) => return Err(e),
+            match self.stream.write(&data[written..]).await {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    written += n;
+                    self.sock.touch();
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
 
+    /// Sends `len` bytes of `file` from `offset` after `head`, zero-copy, refreshing the idle
+    /// timer as the client takes them.
+    pub async fn send_head_and_file(
+        &self,
+        head: &[u8],
+        file: &crate::static_files::OpenFile,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<u64> {
+        let sock = &self.sock;
+        crate::static_files::send_head_and_file(&self.stream, head, file, offset, len, &|| {
+            sock.touch()
+        })
+        .await
+    }
+
+    /// Sends `len` bytes of `file` from `offset`, zero-copy.
+    pub async fn send_file(
+        &self,
+        file: &crate::static_files::OpenFile,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<u64> {
+        let sock = &self.sock;
+        crate::static_files::send_file(&self.stream, file, offset, len, &|| sock.touch()).await
+    }
+
     /// Closes after a response the way the original does (HTTP-20): one last small read so
     /// unread request bytes do not turn the close into a reset, then shutdown.
-    pub async fn finish(mut self) {
+    pub async fn finish(&mut self) {
         let mut scratch = [0u8; 5];
         let _ = self.stream.try_read(&mut scratch);
         let _ = self.stream.shutdown().await;

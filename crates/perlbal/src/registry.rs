@@ -1,19 +1,24 @@
-//! The table of live sockets, the source of the `socks`, `states` and `socks summary` outputs
-//! (MGMT-14, MGMT-15, MGMT-19, MGMT-20).
+//! The table of live sockets: the source of the `socks`, `states` and `socks summary` outputs
+//! (MGMT-14, MGMT-15, MGMT-19, MGMT-20), and of idle timeouts (HTTP-19).
 //!
 //! Each socket registers one small [`SockEntry`] for its lifetime; the connection updates its
-//! state and request count with relaxed atomics, so the hot path pays no lock. The table is
-//! sharded by file descriptor so that workers registering and dropping connections at the same
-//! time rarely meet on one lock. Class and state names are the original's Perl names, because
-//! monitoring scripts parse them.
+//! state, request count and last-activity second with relaxed atomics, so the hot path pays no
+//! lock and no timer. The table is sharded by file descriptor so that workers registering and
+//! dropping connections at the same time rarely meet on one lock. Class and state names are the
+//! original's Perl names, because monitoring scripts parse them.
+//!
+//! Idle timeouts are enforced by a sweeper thread (like the original's periodic sweep, but
+//! every [`SWEEP_INTERVAL`] instead of every 5 s): a connection idle past its limit has its
+//! socket shut down, which ends its task at its next read or write. A waiting connection
+//! therefore holds no timer at all.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The kind of a socket, named as the original names its classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +30,13 @@ pub enum SockClass {
 }
 
 impl SockClass {
+    const ALL: [SockClass; 4] = [
+        SockClass::TcpListener,
+        SockClass::ClientHttp,
+        SockClass::ClientProxy,
+        SockClass::ClientManage,
+    ];
+
     /// The Perl class name shown by the management commands.
     pub fn perl_name(self) -> &'static str {
         match self {
@@ -142,6 +154,10 @@ pub struct SockEntry {
     service: Option<Arc<str>>,
     state: AtomicU8,
     requests: AtomicU32,
+    /// [`coarse_seconds`] at the last read or write that moved bytes.
+    last_active: AtomicU32,
+    /// Seconds of inactivity after which the sweeper closes the socket; 0 = never.
+    idle_limit: AtomicU32,
     /// The request in flight (`http://host/uri`), or a listener's description.
     detail: Mutex<String>,
 }
@@ -153,6 +169,25 @@ impl SockEntry {
 
     pub fn set_state(&self, state: SockState) {
         self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// Records activity now (bytes moved), restarting the idle timer.
+    pub fn touch(&self) {
+        self.last_active.store(coarse_seconds(), Ordering::Relaxed);
+    }
+
+    /// Sets how long the socket may stay idle from now on (0 = forever), and touches it.
+    pub fn set_idle_limit(&self, seconds: u64) {
+        self.idle_limit.store(
+            u32::try_from(seconds).unwrap_or(u32::MAX),
+            Ordering::Relaxed,
+        );
+        self.touch();
+    }
+
+    fn idle_expired(&self, now: u32) -> bool {
+        let limit = self.idle_limit.load(Ordering::Relaxed);
+        limit > 0 && now.saturating_sub(self.last_active.load(Ordering::Relaxed)) >= limit
     }
 
     /// Counts one more request read on this connection.
@@ -246,6 +281,8 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub struct Registry {
     shards: Vec<Mutex<HashMap<RawFd, Arc<SockEntry>>>>,
+    /// Sockets ever registered, per class (for `obj`, MGMT-25).
+    created: [AtomicU64; SockClass::ALL.len()],
 }
 
 /// Registration of one socket; dropping it removes the socket from the table.
@@ -291,6 +328,7 @@ pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| Registry {
         shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        created: Default::default(),
     })
 }
 
@@ -318,10 +356,26 @@ impl Registry {
             service: info.service,
             state: AtomicU8::new(state as u8),
             requests: AtomicU32::new(0),
+            last_active: AtomicU32::new(coarse_seconds()),
+            idle_limit: AtomicU32::new(0),
             detail: Mutex::new(info.detail),
         });
         lock(self.shard(info.fd)).insert(info.fd, Arc::clone(&entry));
+        self.created[info.class as usize].fetch_add(1, Ordering::Relaxed);
         SockHandle { entry }
+    }
+
+    /// `(class, live, ever created)` for every class that has had a socket (MGMT-25).
+    pub fn object_counts(&self) -> Vec<(&'static str, u64, u64)> {
+        let live = self.snapshot();
+        SockClass::ALL
+            .iter()
+            .filter_map(|&class| {
+                let created = self.created[class as usize].load(Ordering::Relaxed);
+                let now = live.iter().filter(|e| e.class == class).count() as u64;
+                (created > 0).then_some((class.perl_name(), now, created))
+            })
+            .collect()
     }
 
     /// Every live socket, sorted by file descriptor.
@@ -333,6 +387,61 @@ impl Registry {
             .collect();
         all.sort_by_key(|e| e.fd);
         all
+    }
+}
+
+/// How often idle connections are looked for.
+pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+/// Whole seconds since the process started, as the idle timers count.
+pub fn coarse_seconds() -> u32 {
+    u32::try_from(clock_origin().elapsed().as_secs()).unwrap_or(u32::MAX)
+}
+
+/// Wakes the sweeper now (e.g. when a graceful shutdown begins).
+pub fn wake_sweeper() {
+    sweeper_signal().1.notify_all();
+}
+
+fn sweeper_signal() -> &'static (Mutex<()>, Condvar) {
+    static SIGNAL: OnceLock<(Mutex<()>, Condvar)> = OnceLock::new();
+    SIGNAL.get_or_init(|| (Mutex::new(()), Condvar::new()))
+}
+
+/// Starts the thread that closes idle connections. `close_waiting` says whether connections
+/// waiting for a next request should be closed regardless (graceful shutdown, PROC-7).
+pub fn start_sweeper(close_waiting: fn() -> bool) -> std::io::Result<()> {
+    let _ = clock_origin();
+    std::thread::Builder::new()
+        .name("perlbal-idle".into())
+        .spawn(move || loop {
+            let (lock, signal) = sweeper_signal();
+            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            drop(signal.wait_timeout(guard, SWEEP_INTERVAL));
+            registry().sweep(coarse_seconds(), close_waiting());
+        })
+        .map(drop)
+}
+
+impl Registry {
+    /// Shuts down every socket idle past its limit (and, when `close_waiting`, every one waiting
+    /// for a next request). Holding the shard lock guarantees the descriptor still belongs to
+    /// the entry: a connection unregisters before its socket is closed.
+    fn sweep(&self, now: u32, close_waiting: bool) {
+        for shard in &self.shards {
+            let shard = lock(shard);
+            for entry in shard.values() {
+                let waiting = close_waiting && entry.state() == SockState::PersistWait;
+                if waiting || entry.idle_expired(now) {
+                    crate::sys::shutdown_socket(entry.fd);
+                }
+            }
+        }
     }
 }
 

@@ -77,31 +77,16 @@ impl Server {
 
 static DRAINING: AtomicBool = AtomicBool::new(false);
 
-fn drain_signal() -> &'static tokio::sync::Notify {
-    static SIGNAL: OnceLock<tokio::sync::Notify> = OnceLock::new();
-    SIGNAL.get_or_init(tokio::sync::Notify::new)
-}
-
-/// Starts a graceful shutdown: connections close after their current response, idle ones now.
+/// Starts a graceful shutdown: connections close after their current response, and the idle
+/// sweeper closes those waiting for a next request right away.
 pub fn begin_drain() {
     DRAINING.store(true, Ordering::SeqCst);
-    drain_signal().notify_waiters();
+    crate::registry::wake_sweeper();
 }
 
 /// Whether a graceful shutdown is under way.
 pub fn draining() -> bool {
     DRAINING.load(Ordering::SeqCst)
-}
-
-/// Resolves once a graceful shutdown has begun (at once if it already has).
-pub async fn drained() {
-    let notified = drain_signal().notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    if draining() {
-        return;
-    }
-    notified.await;
 }
 
 /// Where the startup config comes from.
@@ -169,6 +154,10 @@ pub fn run(opts: Options) -> ExitCode {
     logging::log("beginning run");
     let pidfile = control::pidfile().filter(|path| write_pidfile(path));
 
+    if let Err(e) = crate::registry::start_sweeper(draining) {
+        eprintln!("Cannot start the idle sweeper thread: {e}");
+        return ExitCode::from(1);
+    }
     let workers = match Workers::start(worker_count()) {
         Ok(w) => w,
         Err(e) => {

@@ -239,6 +239,19 @@ fn statx_fd(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
     })
 }
 
+/// `shutdown(fd, SHUT_RDWR)`: ends a connection from outside its task (idle sweeper). The
+/// task sees end-of-stream or a broken pipe at its next read or write and closes the socket.
+///
+/// The caller guarantees `fd` is an open socket for the duration of the call (the registry
+/// holds its shard lock, and connections unregister before their socket is closed). A stale
+/// descriptor would at worst make `shutdown` fail with `EBADF`/`ENOTSOCK`, which is ignored.
+pub fn shutdown_socket(fd: libc::c_int) {
+    // SAFETY: plain syscall on an integer descriptor; no memory is passed.
+    unsafe {
+        libc::shutdown(fd, libc::SHUT_RDWR);
+    }
+}
+
 /// Closes `fd` and reports the error `close(2)` returns (deferred write errors such as `EIO`
 /// or `EDQUOT` on some filesystems), which dropping a `File` silently discards.
 pub fn close(fd: OwnedFd) -> io::Result<()> {

@@ -49,6 +49,15 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
                 out.line(line);
             }
         }
+        // MGMT-25: object counts exist only with PERLBAL_DEBUG_OBJ, as in the original; ours
+        // counts the socket classes.
+        Command::Obj if std::env::var_os("PERLBAL_DEBUG_OBJ").is_some() => {
+            let mut counts = registry().object_counts();
+            counts.sort();
+            for (class, live, total) in counts {
+                out.line(format!("{class} = {live} (tot={total})"));
+            }
+        }
         Command::Plugins => {
             for svc in state.services.values().filter(|s| !s.plugins.is_empty()) {
                 out.line(format!("{} {}", svc.name, svc.plugins.join(" ")));

@@ -10,7 +10,7 @@ use perlbal_config::{CommandError, DefaultValue, Role, Setting, Tunable, Tunable
 
 use super::output::Output;
 use super::state::State;
-use super::{CommandContext, Effect};
+use super::Effect;
 use crate::listener::Listener;
 
 /// The bundled plugins of the original (PLUG-*), none of which this build provides yet.
@@ -56,7 +56,6 @@ pub fn set(
     service: &str,
     key: &str,
     value: &str,
-    ctx: &CommandContext,
     out: &mut Output,
     effects: &mut Vec<Effect>,
 ) -> Result<(), CommandError> {
@@ -68,7 +67,10 @@ pub fn set(
     match classify_service_key(key, &loaded)? {
         ServiceKey::Pool(key) => super::pool::set_on_service_pool(state, service, key, value),
         ServiceKey::Tunable(tunable) => set_tunable(state, service, tunable, value, effects),
-        ServiceKey::Plugins => set_plugins(state, service, value, ctx, out),
+        ServiceKey::Plugins => {
+            set_plugins(state, service, value, out);
+            Ok(())
+        }
         ServiceKey::Extra(name) => {
             if let Some(svc) = state.services.get_mut(service) {
                 svc.extra.insert(name.to_string(), value.to_string());
@@ -255,14 +257,9 @@ fn set_listen(
     Ok(())
 }
 
-/// `SET plugins` (SVC-61): registers each listed, loaded plugin in order.
-fn set_plugins(
-    state: &mut State,
-    service: &str,
-    value: &str,
-    ctx: &CommandContext,
-    out: &mut Output,
-) -> Result<(), CommandError> {
+/// `SET plugins` (SVC-61): registers each listed, loaded plugin in order. A plugin that is not
+/// loaded gets an `ERROR:` line, and the command still answers `OK`, as in the original.
+fn set_plugins(state: &mut State, service: &str, value: &str, out: &mut Output) {
     let mut registered: Vec<String> = Vec::new();
     for plugin in split_words_and_commas(value) {
         if plugin == "none" {
@@ -281,6 +278,4 @@ fn set_plugins(
     if let Some(svc) = state.services.get_mut(service) {
         svc.plugins = registered;
     }
-    let _ = ctx;
-    Ok(())
 }

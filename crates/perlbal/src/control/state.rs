@@ -262,7 +262,7 @@ impl State {
             .ok_or(CommandError::NoContext)?;
         if self.services.contains_key(&name) {
             self.mark_changed();
-            return super::service_set::set(self, &name, &set.key, &set.value, ctx, out, effects);
+            return super::service_set::set(self, &name, &set.key, &set.value, out, effects);
         }
         if self.pools.contains_key(&name) {
             self.mark_changed();

@@ -11,7 +11,6 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
-use std::time::Duration;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
@@ -22,20 +21,9 @@ pub const SEND_CHUNK: u64 = 512 * 1024;
 /// Size of the scratch buffer used to probe or warm a chunk piece by piece.
 const SCRATCH: usize = 64 * 1024;
 
-/// Waits until `sock` can take more bytes, giving up when the peer has not read anything for
-/// `idle` (the original's idle timeout is refreshed by every successful write, HTTP-19).
-async fn writable(sock: &TcpStream, idle: Option<Duration>) -> io::Result<()> {
-    match idle {
-        None => sock.writable().await,
-        Some(limit) => match tokio::time::timeout(limit, sock.writable()).await {
-            Ok(ready) => ready,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "client idle timeout",
-            )),
-        },
-    }
-}
+/// Called after every write that moved bytes to the client, so the caller can refresh its idle
+/// timer (the original's idle timeout is refreshed by every successful write, HTTP-19).
+pub type Progress<'a> = &'a (dyn Fn() + Sync);
 
 /// The error for a file that became shorter than the length we promised the client.
 fn file_shrank() -> io::Error {
@@ -58,14 +46,14 @@ pub async fn send_file(
     file: &OpenFile,
     offset: u64,
     len: u64,
-    idle: Option<Duration>,
+    progress: Progress<'_>,
 ) -> io::Result<u64> {
     let end = end_of(offset, len)?;
     let mut pos = offset;
     while pos < end {
         let chunk = (end - pos).min(SEND_CHUNK);
         make_resident(file, pos, chunk).await?;
-        sendfile_range(sock, file.file(), pos, chunk, idle).await?;
+        sendfile_range(sock, file.file(), pos, chunk, progress).await?;
         pos += chunk;
     }
     Ok(len)
@@ -81,17 +69,17 @@ pub async fn send_head_and_file(
     file: &OpenFile,
     offset: u64,
     len: u64,
-    idle: Option<Duration>,
+    progress: Progress<'_>,
 ) -> io::Result<u64> {
     let first = len.min(SEND_CHUNK);
     if first > 0 {
         make_resident(file, offset, first).await?;
     }
     let flags = if first > 0 { libc::MSG_MORE } else { 0 };
-    send_all_with_flags(sock, head, flags | libc::MSG_NOSIGNAL, idle).await?;
-    sendfile_range(sock, file.file(), offset, first, idle).await?;
+    send_all_with_flags(sock, head, flags | libc::MSG_NOSIGNAL, progress).await?;
+    sendfile_range(sock, file.file(), offset, first, progress).await?;
     let rest_offset = end_of(offset, first)?;
-    send_file(sock, file, rest_offset, len - first, idle).await?;
+    send_file(sock, file, rest_offset, len - first, progress).await?;
     Ok(len)
 }
 
@@ -99,15 +87,18 @@ async fn send_all_with_flags(
     sock: &TcpStream,
     mut buf: &[u8],
     flags: libc::c_int,
-    idle: Option<Duration>,
+    progress: Progress<'_>,
 ) -> io::Result<()> {
     while !buf.is_empty() {
         match sock.try_io(Interest::WRITABLE, || {
             SockRef::from(sock).send_with_flags(buf, flags)
         }) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(sock, idle).await?,
+            Ok(n) => {
+                buf = &buf[n..];
+                progress();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -122,7 +113,7 @@ async fn sendfile_range(
     file: &File,
     mut pos: u64,
     len: u64,
-    idle: Option<Duration>,
+    progress: Progress<'_>,
 ) -> io::Result<()> {
     let end = end_of(pos, len)?;
     while pos < end {
@@ -132,8 +123,11 @@ async fn sendfile_range(
         });
         match sent {
             Ok(0) => return Err(file_shrank()),
-            Ok(n) => pos += n as u64,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(sock, idle).await?,
+            Ok(n) => {
+                pos += n as u64;
+                progress();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

@@ -72,8 +72,7 @@ pub async fn serve(x: &mut Exchange<'_>, decoded: &[u8]) -> Done {
     if x.req.is_head() || reply == FileReply::ConcatNotModified {
         return x.send(&out, head.persistence).await;
     }
-    let idle = x.idle();
-    if x.conn.write_all(&out, idle).await.is_err() {
+    if x.conn.write_all(&out).await.is_err() {
         return Done::Close;
     }
     if send_members(x, &base, &files, &members.sizes).await {
@@ -108,15 +107,11 @@ async fn stat_members(base: &Path, files: &[Vec<u8>]) -> Option<Members> {
 /// client or a file failed us: the connection must close, the promised length cannot be kept.
 async fn send_members(x: &mut Exchange<'_>, base: &Path, files: &[Vec<u8>], sizes: &[u64]) -> bool {
     x.conn.sock().set_state(SockState::XferDisk);
-    let idle = x.idle();
     for (name, &len) in files.iter().zip(sizes) {
         let Ok(file) = static_files::open_file(&disk_path(base, name)).await else {
             return false;
         };
-        if static_files::send_file(x.conn.stream(), &file, 0, len, idle)
-            .await
-            .is_err()
-        {
+        if x.conn.send_file(&file, 0, len).await.is_err() {
             return false;
         }
     }

@@ -135,8 +135,7 @@ async fn send_regular_meta(
         return Done::Close;
     };
     x.conn.sock().set_state(SockState::XferDisk);
-    let idle = x.idle();
-    match static_files::send_head_and_file(x.conn.stream(), &out, &file, offset, len, idle).await {
+    match x.conn.send_head_and_file(&out, &file, offset, len).await {
         Ok(_) => persistence.into(),
         Err(_) => Done::Close,
     }

@@ -18,13 +18,12 @@ mod put;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use perlbal_http::framing::{self, BodyRole, RequestBody};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, SimpleResponse};
 use tokio::net::TcpStream;
 
-use crate::client::{timeout_secs, ClientConn, ReadHeadError};
+use crate::client::{ClientConn, ReadHeadError};
 use crate::registry::{SockClass, SockState};
 use crate::server::server;
 use crate::service::{snapshot, ServiceConfig};
@@ -56,11 +55,6 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// The service's idle timeout, applied while reading bodies and writing replies.
-    pub fn idle(&self) -> Option<Duration> {
-        timeout_secs(self.svc.idle_timeout)
-    }
-
     fn policy(&self) -> KeepAlivePolicy {
         KeepAlivePolicy {
             persist_client: self.svc.persist_client,
@@ -123,8 +117,7 @@ impl Exchange<'_> {
     /// Writes a complete reply held in memory.
     pub async fn send(&mut self, bytes: &[u8], persistence: Persistence) -> Done {
         self.conn.sock().set_state(SockState::XferResp);
-        let idle = self.idle();
-        match self.conn.write_all(bytes, idle).await {
+        match self.conn.write_all(bytes).await {
             Ok(()) => persistence.into(),
             Err(_) => Done::Close,
         }
@@ -132,6 +125,10 @@ impl Exchange<'_> {
 }
 
 /// Serves one web_server connection until it closes.
+///
+/// Only the wait for a request's first bytes happens in this task's own state; reading the
+/// head and answering run in a boxed future that exists only while a request does, so an idle
+/// connection costs a few hundred bytes.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
     let mut conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
     let mut first = true;
@@ -142,62 +139,68 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
         };
         if first {
             conn.set_send_buffer(svc.client_sndbuf_size);
-        }
-        let idle = if first {
-            svc.idle_timeout
+            conn.sock().set_idle_limit(svc.idle_timeout);
         } else {
-            svc.persist_client_idle_timeout
-        };
-        if after_post {
-            conn.ditch_stray_crlf();
+            // Waiting for a next request: its own limit (SVC-4); a graceful shutdown closes
+            // connections in this state (the sweeper does both).
+            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
         }
-        if crate::server::draining() {
+        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
             return;
         }
-        let req = if first {
-            conn.read_head(timeout_secs(idle)).await
-        } else {
-            // Waiting for a next request: a graceful shutdown closes the connection now.
-            tokio::select! {
-                read = conn.read_head(timeout_secs(idle)) => read,
-                () = crate::server::drained() => return,
-            }
-        };
-        let req = match req {
-            Ok(req) => req,
-            Err(ReadHeadError::Invalid(e)) => {
-                tracing::debug!("closing {}: bad request head: {e}", conn.peer());
-                return;
-            }
-            Err(_) => return,
-        };
-        first = false;
-        after_post = req.method() == "POST";
-        server().count_request();
-        conn.sock().count_request();
-        conn.sock().set_request(
-            req.headers().get_str("Host"),
-            &String::from_utf8_lossy(req.uri()),
-        );
+        drop(svc);
         let _span = crate::profiling::span("Perlbal::ClientHTTP-read");
-        let done = handle(Exchange {
-            conn: &mut conn,
-            svc: &svc,
-            req,
-        })
-        .await;
-        conn.sock().clear_request();
-        if done == Done::Close {
-            conn.finish().await;
-            return;
+        let outcome = Box::pin(next_request(&mut conn, &service, after_post)).await;
+        match outcome {
+            Some(was_post) if !crate::server::draining() => {
+                after_post = was_post;
+                first = false;
+                conn.sock().set_state(SockState::PersistWait);
+            }
+            _ => return,
         }
-        conn.sock().set_state(SockState::PersistWait);
     }
+}
+
+/// Reads and answers one request. `Some(was_post)` when the connection stays open.
+async fn next_request(conn: &mut ClientConn, service: &str, after_post: bool) -> Option<bool> {
+    let svc = snapshot().service(service).cloned()?;
+    if after_post {
+        conn.ditch_stray_crlf();
+    }
+    let req = match conn.read_head().await {
+        Ok(req) => req,
+        Err(ReadHeadError::Invalid(e)) => {
+            tracing::debug!("closing a web_server connection: bad request head: {e}");
+            return None;
+        }
+        Err(ReadHeadError::Closed) => return None,
+    };
+    conn.sock().set_idle_limit(svc.idle_timeout);
+    let was_post = req.method() == "POST";
+    server().count_request();
+    conn.sock().count_request();
+    conn.sock().set_request(
+        req.headers().get_str("Host"),
+        &String::from_utf8_lossy(req.uri()),
+    );
+    let done = handle(Exchange {
+        conn: &mut *conn,
+        svc: &svc,
+        req,
+    })
+    .await;
+    conn.sock().clear_request();
+    if done == Done::Close {
+        conn.finish().await;
+        return None;
+    }
+    Some(was_post)
 }
 
 async fn handle(mut x: Exchange<'_>) -> Done {
     match x.req.method() {
-        "GET" | "HEAD" => Box::pin(get::serve(&mut x)).await,
+        "GET" | "HEAD" => get::serve(&mut x).await,
         "PUT" => Box::pin(put::put(&mut x)).await,
         "DELETE" => put::delete(&mut x).await,
         _ => x.refuse(400, "").await,
@@ -211,7 +214,8 @@ pub async fn serve_unavailable(stream: TcpStream, peer: SocketAddr, service: Arc
     let Some(svc) = snapshot().service(&service).cloned() else {
         return;
     };
-    let Ok(req) = conn.read_head(timeout_secs(svc.idle_timeout)).await else {
+    conn.sock().set_idle_limit(svc.idle_timeout);
+    let Ok(req) = conn.read_head().await else {
         return;
     };
     server().count_request();

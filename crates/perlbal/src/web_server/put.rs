@@ -37,8 +37,7 @@ pub async fn put(x: &mut Exchange<'_>) -> Done {
     let body = match framing::request_body(&x.req, BodyRole::WebPut) {
         Ok(RequestBody::Chunked) => {
             if framing::expects_continue(&x.req) {
-                let idle = x.idle();
-                if x.conn.write_all(CONTINUE_RESPONSE, idle).await.is_err() {
+                if x.conn.write_all(CONTINUE_RESPONSE).await.is_err() {
                     return Done::Close;
                 }
             }
@@ -171,7 +170,6 @@ async fn read_length(
     mut md5: Option<&mut Md5>,
     len: u64,
 ) -> Result<(), ReceiveError> {
-    let idle = x.idle();
     let mut remaining = len;
     while remaining > 0 {
         let want = usize::try_from(remaining)
@@ -179,7 +177,7 @@ async fn read_length(
             .min(BODY_CHUNK);
         let data = x
             .conn
-            .read_body(want, idle)
+            .read_body(want)
             .await
             .map_err(|_| ReceiveError::Client)?;
         if data.is_empty() {
@@ -197,12 +195,11 @@ async fn read_chunked(
     mut md5: Option<&mut Md5>,
     mut decoder: ChunkedDecoder,
 ) -> Result<(), ReceiveError> {
-    let idle = x.idle();
     let mut pending: Vec<u8> = Vec::new();
     while !decoder.is_done() {
         let data = x
             .conn
-            .read_body(BODY_CHUNK, idle)
+            .read_body(BODY_CHUNK)
             .await
             .map_err(|_| ReceiveError::Client)?;
         if data.is_empty() {

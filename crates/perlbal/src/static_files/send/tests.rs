@@ -28,8 +28,8 @@ async fn send_and_receive(
     let (server, mut client) = socket_pair().await;
     let sender = async move {
         let result = match head {
-            Some(head) => send_head_and_file(&server, head, file, offset, len, None).await,
-            None => send_file(&server, file, offset, len, None).await,
+            Some(head) => send_head_and_file(&server, head, file, offset, len, &|| {}).await,
+            None => send_file(&server, file, offset, len, &|| {}).await,
         };
         drop(server);
         result
@@ -205,7 +205,7 @@ async fn peer_closing_mid_transfer_ends_the_send_with_an_error() {
             client.read_exact(&mut first).await.expect("read a little");
             drop(client); // unread data pending: the kernel answers with RST
         };
-        let sender = send_file(&server, &file, 0, size as u64, None);
+        let sender = send_file(&server, &file, 0, size as u64, &|| {});
         let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async {
             tokio::join!(sender, reader)
         })
@@ -277,7 +277,7 @@ async fn time_small_file_requests(path: &std::path::Path) -> Duration {
         let start = std::time::Instant::now();
         for _ in 0..COST_ROUNDS {
             let file = open_file(path).await.expect("open");
-            let sent = send_head_and_file(&server, &head, &file, 0, KIB as u64, None).await;
+            let sent = send_head_and_file(&server, &head, &file, 0, KIB as u64, &|| {}).await;
             assert_eq!(sent.expect("send"), KIB as u64);
         }
         start.elapsed()

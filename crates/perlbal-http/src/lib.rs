@@ -10,6 +10,7 @@
 //! * [`status`] — the reason-phrase table;
 //! * [`response`] — the replies Perlbal generates (error pages, file reply heads);
 //! * [`keepalive`] — client and backend persistence decisions;
+//! * [`forward`] — the request a reverse proxy sends to its backend;
 //! * [`framing`] — request/response body framing, the one place deciding CL vs chunked;
 //! * [`chunked`] — the incremental chunked-body decoder;
 //! * [`range`] and [`conditional`] — byte ranges and `If-Modified-Since`;
@@ -53,6 +54,7 @@
 pub mod chunked;
 pub mod conditional;
 pub mod date;
+pub mod forward;
 pub mod framing;
 pub mod head;
 pub mod headers;

@@ -1,5 +1,6 @@
 //! The `perlbal` binary: command line (CLI-1..11), then start-up and the run loop.
 
+mod backend;
 mod cli;
 mod client;
 mod control;
@@ -8,6 +9,7 @@ mod logging;
 mod management;
 mod profiling;
 mod registry;
+mod reverse_proxy;
 mod runtime;
 mod server;
 mod service;

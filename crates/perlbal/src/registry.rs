@@ -27,14 +27,16 @@ pub enum SockClass {
     ClientHttp,
     ClientProxy,
     ClientManage,
+    BackendHttp,
 }
 
 impl SockClass {
-    const ALL: [SockClass; 4] = [
+    const ALL: [SockClass; 5] = [
         SockClass::TcpListener,
         SockClass::ClientHttp,
         SockClass::ClientProxy,
         SockClass::ClientManage,
+        SockClass::BackendHttp,
     ];
 
     /// The Perl class name shown by the management commands.
@@ -44,6 +46,7 @@ impl SockClass {
             SockClass::ClientHttp => "Perlbal::ClientHTTP",
             SockClass::ClientProxy => "Perlbal::ClientProxy",
             SockClass::ClientManage => "Perlbal::ClientManage",
+            SockClass::BackendHttp => "Perlbal::BackendHTTP",
         }
     }
 
@@ -134,7 +137,14 @@ impl SockState {
     }
 
     /// Which events the original watches in this state: (read, write), shown as `(RW)`.
-    fn watched_events(self) -> (bool, bool) {
+    fn watched_events(self, class: SockClass) -> (bool, bool) {
+        if class == SockClass::BackendHttp {
+            return match self {
+                SockState::Connecting | SockState::SendingReq => (false, true),
+                SockState::Bored => (false, false),
+                _ => (true, false),
+            };
+        }
         match self {
             SockState::XferDisk | SockState::XferResp | SockState::XferRes => (false, true),
             SockState::WaitStat | SockState::WaitOpen => (false, false),
@@ -153,7 +163,12 @@ pub struct SockEntry {
     local_port: u16,
     service: Option<Arc<str>>,
     state: AtomicU8,
+    /// Requests read (clients) or served (backends: `uses`).
     requests: AtomicU32,
+    /// Backends: the file descriptor of the client being served, -1 when none.
+    client_fd: std::sync::atomic::AtomicI32,
+    /// Backends: whether verify_backend applies (then `has_attention` is shown), and its value.
+    attention: AtomicU8,
     /// [`coarse_seconds`] at the last read or write that moved bytes.
     last_active: AtomicU32,
     /// Seconds of inactivity after which the sweeper closes the socket; 0 = never.
@@ -211,8 +226,27 @@ impl SockEntry {
         self.service.as_deref()
     }
 
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
     pub fn created(&self) -> u64 {
         self.created
+    }
+
+    /// Backends: which client fd is being served (`None` when bored).
+    pub fn set_client_fd(&self, fd: Option<RawFd>) {
+        self.client_fd.store(fd.unwrap_or(-1), Ordering::Relaxed);
+    }
+
+    /// Backends: `has_attention` as `socks` shows it when verify_backend is on (`None` hides it).
+    pub fn set_attention(&self, attention: Option<bool>) {
+        let value = match attention {
+            None => ATTENTION_HIDDEN,
+            Some(false) => ATTENTION_NO,
+            Some(true) => ATTENTION_YES,
+        };
+        self.attention.store(value, Ordering::Relaxed);
     }
 
     /// Records the request in flight as `http://<host>/<uri>`, reusing the string's storage.
@@ -232,7 +266,7 @@ impl SockEntry {
     /// The one-line description used by `socks` (MGMT-19).
     pub fn describe(&self) -> String {
         let state = self.state();
-        let (read, write) = state.watched_events();
+        let (read, write) = state.watched_events(self.class);
         let mut out = String::with_capacity(96);
         out.push_str(self.class.perl_name());
         out.push('(');
@@ -249,6 +283,23 @@ impl SockEntry {
         }
         if let Some(peer) = self.peer {
             let _ = write!(out, " to {peer}");
+        }
+        if self.class == SockClass::BackendHttp {
+            let _ = write!(out, ": localport={}", self.local_port);
+            let client = self.client_fd.load(Ordering::Relaxed);
+            if client >= 0 {
+                let _ = write!(out, "; client={client}");
+            }
+            let _ = write!(out, "; uses={}", self.requests());
+            if let Some(name) = state.name() {
+                let _ = write!(out, "; {name}");
+            }
+            match self.attention.load(Ordering::Relaxed) {
+                ATTENTION_NO => out.push_str("; has_attention=no"),
+                ATTENTION_YES => out.push_str("; has_attention=yes"),
+                _ => {}
+            }
+            return out;
         }
         if self.class.is_http_client() {
             let _ = write!(
@@ -268,6 +319,10 @@ impl SockEntry {
         out
     }
 }
+
+const ATTENTION_HIDDEN: u8 = 0;
+const ATTENTION_NO: u8 = 1;
+const ATTENTION_YES: u8 = 2;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated in a way
@@ -356,6 +411,8 @@ impl Registry {
             service: info.service,
             state: AtomicU8::new(state as u8),
             requests: AtomicU32::new(0),
+            client_fd: std::sync::atomic::AtomicI32::new(-1),
+            attention: AtomicU8::new(0),
             last_active: AtomicU32::new(coarse_seconds()),
             idle_limit: AtomicU32::new(0),
             detail: Mutex::new(info.detail),

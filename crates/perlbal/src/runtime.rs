@@ -17,6 +17,15 @@ use tokio::sync::mpsc;
 /// A closure run on a worker thread, inside its runtime and `LocalSet`.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+thread_local! {
+    static WORKER_INDEX: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// The index of the worker running the caller, if the caller runs on a worker.
+pub fn current_worker() -> Option<usize> {
+    WORKER_INDEX.with(|w| w.get())
+}
+
 /// Handles to the running workers.
 pub struct Workers {
     senders: Vec<mpsc::UnboundedSender<Job>>,
@@ -34,7 +43,7 @@ impl Workers {
                 .build()?;
             thread::Builder::new()
                 .name(format!("perlbal-worker-{index}"))
-                .spawn(move || run_worker(runtime, rx))?;
+                .spawn(move || run_worker(index, runtime, rx))?;
             senders.push(tx);
         }
         Ok(Arc::new(Workers { senders }))
@@ -60,7 +69,12 @@ pub fn default_worker_count() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn run_worker(runtime: tokio::runtime::Runtime, mut jobs: mpsc::UnboundedReceiver<Job>) {
+fn run_worker(
+    index: usize,
+    runtime: tokio::runtime::Runtime,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
+    WORKER_INDEX.with(|w| w.set(Some(index)));
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         while let Some(job) = jobs.recv().await {

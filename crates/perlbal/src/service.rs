@@ -7,11 +7,14 @@
 //! the settings it started with.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use perlbal_config::Netmask;
+use perlbal_http::forward::HeaderEdit;
 use perlbal_http::MimeTable;
 use tokio::net::TcpStream;
 
@@ -54,6 +57,72 @@ pub struct WebSettings {
     pub min_put_directory: u64,
 }
 
+/// How many requests each node of a pool was given (RP-12), shared between the configuration
+/// (`show pool`) and the data path.
+#[derive(Debug, Default)]
+pub struct NodeUsage(Mutex<HashMap<SocketAddrV4, u64>>);
+
+impl NodeUsage {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddrV4, u64>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One more request assigned to `node`.
+    pub fn mark_used(&self, node: SocketAddrV4) {
+        *self.map().entry(node).or_default() += 1;
+    }
+
+    pub fn used(&self, node: &SocketAddrV4) -> u64 {
+        self.map().get(node).copied().unwrap_or(0)
+    }
+
+    /// Starts `node` over at 0 (POOL ADD, node file load).
+    pub fn reset(&self, node: SocketAddrV4) {
+        self.map().insert(node, 0);
+    }
+
+    pub fn forget(&self, node: &SocketAddrV4) {
+        self.map().remove(node);
+    }
+}
+
+/// A pool as the data path sees it.
+#[derive(Debug)]
+pub struct PoolView {
+    pub nodes: Vec<SocketAddrV4>,
+    pub usage: Arc<NodeUsage>,
+}
+
+/// The reverse_proxy settings (SVC-18..44).
+#[derive(Debug, Clone, Default)]
+pub struct ProxySettings {
+    pub pool: Option<Arc<PoolView>>,
+    pub persist_backend: bool,
+    /// `verify_backend_path` when `verify_backend` is on.
+    pub verify_backend_path: Option<String>,
+    /// `max_backend_uses`: a connection serves at most this many requests.
+    pub max_backend_uses: Option<u64>,
+    pub backend_persist_cache: usize,
+    pub connect_ahead: usize,
+    pub queue_relief_size: usize,
+    pub queue_relief_chance: u8,
+    pub enable_reproxy: bool,
+    pub blind_proxy: bool,
+    pub high_priority_cookie: Option<String>,
+    pub high_priority_cookie_contents: String,
+    pub buffer_backend_connect: u64,
+    pub buffer_uploads: bool,
+    pub enable_error_retries: bool,
+    pub error_retry_schedule: Vec<Duration>,
+}
+
+impl ProxySettings {
+    /// The pool's nodes (none without a pool).
+    pub fn nodes(&self) -> &[SocketAddrV4] {
+        self.pool.as_deref().map_or(&[], |p| p.nodes.as_slice())
+    }
+}
+
 /// One service's settings, as of the last configuration change.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -65,7 +134,19 @@ pub struct ServiceConfig {
     pub server_tokens: bool,
     pub client_sndbuf_size: u64,
     pub max_chunked_request_size: u64,
+    pub always_trusted: bool,
+    pub trusted_upstream_proxies: Vec<Netmask>,
+    /// `HEADER` edits, applied to requests sent to backends (CFG-19).
+    pub header_edits: Vec<HeaderEdit>,
     pub web: WebSettings,
+    pub proxy: ProxySettings,
+}
+
+impl ServiceConfig {
+    /// Whether a client's forwarding headers are trusted (SVC-8, SVC-9).
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        self.always_trusted || self.trusted_upstream_proxies.iter().any(|m| m.contains(ip))
+    }
 }
 
 /// Every service's settings plus the process-wide tables the data path reads.
@@ -108,7 +189,10 @@ pub fn accept(stream: TcpStream, peer: SocketAddr, service: &Arc<str>) {
         Some(RoleKind::Management) => {
             tokio::task::spawn_local(crate::management::serve(stream, peer, service));
         }
-        Some(RoleKind::ReverseProxy | RoleKind::Selector) => {
+        Some(RoleKind::ReverseProxy) => {
+            tokio::task::spawn_local(crate::reverse_proxy::serve(stream, peer, service));
+        }
+        Some(RoleKind::Selector) => {
             tokio::task::spawn_local(crate::web_server::serve_unavailable(stream, peer, service));
         }
         // Roles without connections of their own, or a role that vanished: drop the socket.

@@ -5,12 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use perlbal_config::command::{ShowCommand, SocksMode};
 use perlbal_config::{Command, CommandError};
 
 use super::output::Output;
 use super::state::{ServiceState, State};
+use crate::backend::pool::service_pool;
 use crate::registry::{registry, unix_now, SockClass, SockState};
 use crate::server::{server, VERSION};
 
@@ -33,6 +35,18 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
         Command::Socks(SocksMode::All) => socks(out),
         Command::Socks(SocksMode::Summary) => socks_summary(out),
         Command::Queues => queues(state, out),
+        Command::Pending => pending(state, out),
+        Command::Backends => backends(out),
+        Command::Nodes { node } => {
+            for line in crate::backend::nodes::report(node.as_deref()) {
+                out.line(line);
+            }
+        }
+        Command::Noverify => {
+            for line in crate::backend::nodes::noverify_report() {
+                out.line(line);
+            }
+        }
         Command::Proc => proc_info(state, out),
         Command::Fd => fd(out),
         Command::ReproxyState => {
@@ -70,10 +84,6 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
         // exist (yet) in this build, so these print an empty listing as the original does
         // when it has nothing.
         Command::Aio
-        | Command::Backends
-        | Command::Nodes { .. }
-        | Command::Noverify
-        | Command::Pending
         | Command::Obj
         | Command::Track
         | Command::Gladiator
@@ -128,13 +138,21 @@ fn show_service(state: &State, svc: &ServiceState, out: &mut Output) {
     out.line(format!("SERVICE {}", svc.name));
     out.line(format!("     listening: {}", svc.listen().unwrap_or("--")));
     out.line(format!("          role: {role}"));
+    let report = if role == "reverse_proxy" {
+        service_pool(&Arc::from(svc.name.as_str())).report()
+    } else {
+        Default::default()
+    };
     if role == "reverse_proxy" || role == "web_server" {
-        out.line("  pend clients: 0");
-        out.line("  pend backend: 0");
+        out.line(format!("  pend clients: {}", report.waiting));
+        out.line(format!("  pend backend: {}", report.pending.len()));
+        for (node, age) in &report.pending {
+            out.line(format!("   {node} - connecting - {age}s"));
+        }
     }
     if role == "reverse_proxy" {
         let connect_ahead = svc.stored("connect_ahead").unwrap_or("0");
-        out.line(format!(" connect-ahead: 0/{connect_ahead}"));
+        out.line(format!(" connect-ahead: {}/{connect_ahead}", report.bored));
         if let Some(pool) = svc.stored("pool").and_then(|p| state.pools.get(p)) {
             out.line(format!("          pool: {}", pool.name));
             out.line("         nodes:");
@@ -218,16 +236,52 @@ fn socks_summary(out: &mut Output) {
     out.line(format!("            Open files: {open_files}"));
 }
 
-/// `queues` (MGMT-16): three queues per reverse_proxy service.
+/// `queues` (MGMT-16): three queues per reverse_proxy service. Unlike the original, clients
+/// that already went away are not counted.
 fn queues(state: &State, out: &mut Output) {
+    let now = unix_now();
     for svc in state.services.values() {
         if svc.role_name() != Some("reverse_proxy") {
             continue;
         }
-        for queue in ["normal", "highpri", "lowpri"] {
-            out.line(format!("{}-{queue}.age 0", svc.name));
-            out.line(format!("{}-{queue}.count 0", svc.name));
+        let report = service_pool(&Arc::from(svc.name.as_str())).report();
+        // The report lists high, normal, low; the output names them normal, highpri, lowpri.
+        for (queue, (count, oldest)) in ["normal", "highpri", "lowpri"].iter().zip([
+            report.queues[1],
+            report.queues[0],
+            report.queues[2],
+        ]) {
+            let age = oldest.map_or(0, |since| now.saturating_sub(since));
+            out.line(format!("{}-{queue}.age {age}", svc.name));
+            out.line(format!("{}-{queue}.count {count}", svc.name));
         }
+    }
+}
+
+/// `pending` (MGMT-23): connects in progress per service.
+fn pending(state: &State, out: &mut Output) {
+    for svc in state.services.values() {
+        if svc.role_name() != Some("reverse_proxy") {
+            continue;
+        }
+        for (node, age) in service_pool(&Arc::from(svc.name.as_str())).report().pending {
+            out.line(format!("{} {node} {age}", svc.name));
+        }
+    }
+}
+
+/// `backends` (MGMT-21): open backend sockets per node.
+fn backends(out: &mut Output) {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for entry in registry().snapshot() {
+        if entry.class() == SockClass::BackendHttp {
+            if let Some(peer) = entry.peer() {
+                *counts.entry(peer.to_string()).or_default() += 1;
+            }
+        }
+    }
+    for (node, count) in counts {
+        out.line(format!("{node} {count}"));
     }
 }
 

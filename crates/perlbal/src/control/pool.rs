@@ -2,22 +2,23 @@
 //! `nodefile` they may be loaded from, and the `nodefile`/`balance_method` keys a service
 //! forwards to its pool (auto-vivifying `<service>_pool`, POOL-8).
 
-use std::collections::HashMap;
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use perlbal_config::command::PoolAction;
 use perlbal_config::{CommandError, PoolParam, Setting, TunableValue};
 
 use super::state::State;
+use crate::service::NodeUsage;
 
 /// One pool.
 #[derive(Debug)]
 pub struct PoolState {
     pub name: String,
     pub nodes: Vec<SocketAddrV4>,
-    /// Requests assigned per node, `ip:port` → count (RP-12).
-    pub used: HashMap<String, u64>,
+    /// Requests assigned per node (RP-12), counted by the data path.
+    pub usage: Arc<NodeUsage>,
     /// Services whose `pool` is this one.
     pub use_count: usize,
     pub nodefile: Option<Nodefile>,
@@ -34,7 +35,7 @@ impl PoolState {
         PoolState {
             name: name.to_string(),
             nodes: Vec::new(),
-            used: HashMap::new(),
+            usage: Arc::new(NodeUsage::default()),
             use_count: 0,
             nodefile: None,
         }
@@ -42,24 +43,28 @@ impl PoolState {
 
     /// `POOL ADD|REMOVE` (CFG-18): add moves an existing node to the end with a fresh counter.
     pub fn apply(&mut self, action: PoolAction, node: SocketAddrV4) {
-        let key = node.to_string();
         self.nodes.retain(|n| *n != node);
-        self.used.remove(&key);
+        self.usage.forget(&node);
         if action == PoolAction::Add {
-            self.used.insert(key, 0);
+            self.usage.reset(node);
             self.nodes.push(node);
         }
     }
 
     /// Replaces the nodes with those of a node file's text (POOL-3).
     fn load_nodes(&mut self, text: &str) {
+        for old in &self.nodes {
+            self.usage.forget(old);
+        }
         self.nodes = parse_nodefile(text);
-        self.used = self.nodes.iter().map(|n| (n.to_string(), 0)).collect();
+        for node in &self.nodes {
+            self.usage.reset(*node);
+        }
     }
 
     /// The use counter of a node.
     pub fn node_used(&self, node: &SocketAddrV4) -> u64 {
-        self.used.get(&node.to_string()).copied().unwrap_or(0)
+        self.usage.used(node)
     }
 }
 
@@ -225,7 +230,7 @@ mod tests {
         let mut pool = PoolState::new("p");
         pool.apply(PoolAction::Add, node("10.0.0.1:80"));
         pool.apply(PoolAction::Add, node("10.0.0.2:80"));
-        pool.used.insert("10.0.0.1:80".into(), 7);
+        pool.usage.mark_used(node("10.0.0.1:80"));
         pool.apply(PoolAction::Add, node("10.0.0.1:80"));
         assert_eq!(pool.nodes, vec![node("10.0.0.2:80"), node("10.0.0.1:80")]);
         assert_eq!(pool.node_used(&node("10.0.0.1:80")), 0);

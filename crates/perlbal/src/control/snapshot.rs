@@ -4,17 +4,30 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use perlbal_config::command::HeaderEdit as ConfigEdit;
 use perlbal_config::{Role, TunableValue};
+use perlbal_http::forward::HeaderEdit;
 
 use super::state::{ServiceState, State};
-use crate::service::{RoleKind, ServiceConfig, Snapshot, WebSettings};
+use crate::service::{PoolView, ProxySettings, RoleKind, ServiceConfig, Snapshot, WebSettings};
 
 pub fn build(state: &State) -> Snapshot {
+    let pools: HashMap<&str, Arc<PoolView>> = state
+        .pools
+        .values()
+        .map(|p| {
+            let view = PoolView {
+                nodes: p.nodes.clone(),
+                usage: Arc::clone(&p.usage),
+            };
+            (p.name.as_str(), Arc::new(view))
+        })
+        .collect();
     let services: HashMap<Arc<str>, Arc<ServiceConfig>> = state
         .services
         .values()
         .map(|svc| {
-            let config = service_config(svc);
+            let config = service_config(svc, &pools);
             (Arc::clone(&config.name), Arc::new(config))
         })
         .collect();
@@ -53,15 +66,29 @@ impl Reader<'_> {
     fn number(&self, key: &str, unset: u64) -> u64 {
         match self.value(key) {
             Some(TunableValue::Int(n) | TunableValue::Size(n)) => *n,
+            Some(TunableValue::Percent(n)) => u64::from(*n),
             _ => unset,
         }
     }
 
-    fn path(&self, key: &str) -> Option<PathBuf> {
+    fn count(&self, key: &str, unset: u64) -> usize {
+        usize::try_from(self.number(key, unset)).unwrap_or(usize::MAX)
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
         match self.value(key) {
-            Some(TunableValue::Path(p) | TunableValue::Text(p)) => Some(PathBuf::from(p)),
+            Some(
+                TunableValue::Text(t)
+                | TunableValue::Path(t)
+                | TunableValue::Pool(t)
+                | TunableValue::Service(t),
+            ) => Some(t.clone()),
             _ => None,
         }
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.text(key).map(PathBuf::from)
     }
 
     fn words(&self, key: &str) -> Vec<String> {
@@ -72,7 +99,7 @@ impl Reader<'_> {
     }
 }
 
-fn service_config(svc: &ServiceState) -> ServiceConfig {
+fn service_config(svc: &ServiceState, pools: &HashMap<&str, Arc<PoolView>>) -> ServiceConfig {
     let r = Reader(svc);
     ServiceConfig {
         name: Arc::from(svc.name.as_str()),
@@ -83,16 +110,66 @@ fn service_config(svc: &ServiceState) -> ServiceConfig {
         server_tokens: r.bool("server_tokens", true),
         client_sndbuf_size: r.number("client_sndbuf_size", 0),
         max_chunked_request_size: r.number("max_chunked_request_size", 209_715_200),
-        web: WebSettings {
-            docroot: r.path("docroot"),
-            index_files: r.words("index_files"),
-            dirindexing: r.bool("dirindexing", false),
-            enable_concatenate_get: r.bool("enable_concatenate_get", false),
-            enable_put: r.bool("enable_put", false),
-            enable_delete: r.bool("enable_delete", false),
-            enable_md5: r.bool("enable_md5", true),
-            max_put_size: r.number("max_put_size", 0),
-            min_put_directory: r.number("min_put_directory", 0),
+        always_trusted: r.bool("always_trusted", false),
+        trusted_upstream_proxies: match r.value("trusted_upstream_proxies") {
+            Some(TunableValue::Netmasks(masks)) => masks.clone(),
+            _ => Vec::new(),
+        },
+        header_edits: svc.header_edits.iter().map(header_edit).collect(),
+        web: web_settings(&r),
+        proxy: proxy_settings(&r, pools),
+    }
+}
+
+fn header_edit(edit: &ConfigEdit) -> HeaderEdit {
+    match edit {
+        ConfigEdit::Insert { name, value } => HeaderEdit::Insert {
+            name: name.clone(),
+            value: value.clone(),
+        },
+        ConfigEdit::Remove { name } => HeaderEdit::Remove { name: name.clone() },
+    }
+}
+
+fn web_settings(r: &Reader<'_>) -> WebSettings {
+    WebSettings {
+        docroot: r.path("docroot"),
+        index_files: r.words("index_files"),
+        dirindexing: r.bool("dirindexing", false),
+        enable_concatenate_get: r.bool("enable_concatenate_get", false),
+        enable_put: r.bool("enable_put", false),
+        enable_delete: r.bool("enable_delete", false),
+        enable_md5: r.bool("enable_md5", true),
+        max_put_size: r.number("max_put_size", 0),
+        min_put_directory: r.number("min_put_directory", 0),
+    }
+}
+
+fn proxy_settings(r: &Reader<'_>, pools: &HashMap<&str, Arc<PoolView>>) -> ProxySettings {
+    ProxySettings {
+        pool: r.text("pool").and_then(|p| pools.get(p.as_str()).cloned()),
+        persist_backend: r.bool("persist_backend", false),
+        verify_backend_path: r
+            .bool("verify_backend", false)
+            .then(|| r.text("verify_backend_path").unwrap_or_else(|| "*".into())),
+        max_backend_uses: match r.value("max_backend_uses") {
+            Some(TunableValue::MaxBackendUses(limit)) => *limit,
+            _ => None,
+        },
+        backend_persist_cache: r.count("backend_persist_cache", 2),
+        connect_ahead: r.count("connect_ahead", 0),
+        queue_relief_size: r.count("queue_relief_size", 0),
+        queue_relief_chance: u8::try_from(r.number("queue_relief_chance", 0)).unwrap_or(100),
+        enable_reproxy: r.bool("enable_reproxy", false),
+        blind_proxy: r.bool("blind_proxy", false),
+        high_priority_cookie: r.text("high_priority_cookie").filter(|c| !c.is_empty()),
+        high_priority_cookie_contents: r.text("high_priority_cookie_contents").unwrap_or_default(),
+        buffer_backend_connect: r.number("buffer_backend_connect", 100 * 1024),
+        buffer_uploads: r.bool("buffer_uploads", false),
+        enable_error_retries: r.bool("enable_error_retries", false),
+        error_retry_schedule: match r.value("error_retry_schedule") {
+            Some(TunableValue::RetrySchedule(s)) => s.clone(),
+            _ => Vec::new(),
         },
     }
 }

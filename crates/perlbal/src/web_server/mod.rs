@@ -207,8 +207,8 @@ async fn handle(mut x: Exchange<'_>) -> Done {
     }
 }
 
-/// Answers connections of roles this build does not serve yet (reverse_proxy, selector) with
-/// a clear 503 instead of a silent close.
+/// Answers connections of roles this build does not serve yet (selector) with a clear 503
+/// instead of a silent close.
 pub async fn serve_unavailable(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
     let mut conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
     let Some(svc) = snapshot().service(&service).cloned() else {

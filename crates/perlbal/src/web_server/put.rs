@@ -36,10 +36,10 @@ pub async fn put(x: &mut Exchange<'_>) -> Done {
     }
     let body = match framing::request_body(&x.req, BodyRole::WebPut) {
         Ok(RequestBody::Chunked) => {
-            if framing::expects_continue(&x.req) {
-                if x.conn.write_all(CONTINUE_RESPONSE).await.is_err() {
-                    return Done::Close;
-                }
+            if framing::expects_continue(&x.req)
+                && x.conn.write_all(CONTINUE_RESPONSE).await.is_err()
+            {
+                return Done::Close;
             }
             Body::Chunked(ChunkedDecoder::new(x.svc.max_chunked_request_size))
         }

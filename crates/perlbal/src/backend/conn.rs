@@ -1,0 +1,319 @@
+//! BackendHTTP: one connection to a pool node (RP-4, RP-7, RP-8).
+//!
+//! ```text
+//!  connecting ──► verifying_backend (OPTIONS, with verify_backend) ──► bored ◄──────────┐
+//!      │                 │ reply without keep-alive: node on the no-verify list     │
+//!      ▼                 ▼                                                         │
+//!   failed: node paused 1 s                           sending_req ─► wait_res ─► xfer_res
+//! ```
+//!
+//! A connection is registered with the event loop of the worker that opened it; a client on
+//! another worker takes it over with [`Backend::adopt`], which moves the socket to the
+//! client's worker so that its readiness events arrive where they are awaited.
+
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use perlbal_http::{
+    verify_reply_keeps_alive, HeadError, HeadScan, HeadScanner, ResponseHead,
+    MAX_RESPONSE_HEAD_BYTES,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::nodes;
+use crate::registry::{registry, SockClass, SockHandle, SockInfo, SockState};
+use crate::runtime::current_worker;
+
+/// How long a TCP connect may take (RP-4, RP-46).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the verify OPTIONS may take before the node counts as failed.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Bytes read from a backend at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why a connection could not be made ready.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The TCP connect failed or timed out: pause the node.
+    Connect(io::Error),
+    /// The verify OPTIONS reply did not allow keep-alive, or failed: node on no-verify.
+    Verify,
+}
+
+/// Why no usable response head came back.
+#[derive(Debug)]
+pub enum ResponseError {
+    /// The backend closed or reset before a complete head.
+    Closed,
+    /// The head was malformed or too large.
+    Invalid(HeadError),
+}
+
+/// An open connection to a backend node.
+pub struct Backend {
+    /// Declared first: unregister before the socket closes (see `registry`).
+    sock: SockHandle,
+    stream: TcpStream,
+    node: SocketAddrV4,
+    worker: Option<usize>,
+    created: Instant,
+    uses: u32,
+    has_attention: bool,
+    /// From the backend's `Keep-Alive: timeout=N` (RP-2 `too_close_disconnect`).
+    disconnect_at: Option<Instant>,
+    /// Bytes read past the end of the current response head (the start of its body).
+    leftover: Vec<u8>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").field("node", &self.node).finish()
+    }
+}
+
+impl Backend {
+    /// Connects to `node` for `service` and, if `verify_path` is given (and the node is not on
+    /// the no-verify list), verifies it with an OPTIONS request.
+    pub async fn connect(
+        node: SocketAddrV4,
+        service: &Arc<str>,
+        verify_path: Option<&str>,
+    ) -> Result<Backend, ConnectError> {
+        nodes::record_attempt(node);
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(node)).await;
+        nodes::record_connect(node);
+        let stream = match connected {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(ConnectError::Connect(e)),
+            Err(_) => {
+                return Err(ConnectError::Connect(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connect timed out",
+                )))
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let local_port = stream.local_addr().map_or(0, |a| a.port());
+        let sock = registry().register(
+            SockInfo {
+                fd: stream.as_raw_fd(),
+                class: SockClass::BackendHttp,
+                peer: Some(SocketAddr::V4(node)),
+                local_port,
+                service: Some(Arc::clone(service)),
+                detail: String::new(),
+            },
+            SockState::Connecting,
+        );
+        let mut backend = Backend {
+            sock,
+            stream,
+            node,
+            worker: current_worker(),
+            created: Instant::now(),
+            uses: 0,
+            has_attention: false,
+            disconnect_at: None,
+            leftover: Vec::new(),
+        };
+        match verify_path {
+            Some(path) if !nodes::skips_verify(node) => {
+                backend.sock.set_attention(Some(false));
+                backend.sock.set_state(SockState::VerifyingBackend);
+                match tokio::time::timeout(VERIFY_TIMEOUT, backend.verify(path)).await {
+                    Ok(true) => {
+                        backend.has_attention = true;
+                        backend.sock.set_attention(Some(true));
+                        nodes::record_verify(node);
+                    }
+                    _ => {
+                        nodes::mark_noverify(node);
+                        return Err(ConnectError::Verify);
+                    }
+                }
+            }
+            Some(_) => backend.sock.set_attention(Some(false)),
+            None => {}
+        }
+        backend.sock.set_state(SockState::Bored);
+        Ok(backend)
+    }
+
+    /// RP-8: `OPTIONS <path> HTTP/1.0` with keep-alive; success when the reply allows
+    /// keep-alive; its body (by Content-Length) is read and dropped.
+    async fn verify(&mut self, path: &str) -> bool {
+        let request = format!("OPTIONS {path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        if self.send(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let Ok(head) = self.read_response_head().await else {
+            return false;
+        };
+        if !verify_reply_keeps_alive(&head) {
+            return false;
+        }
+        let length = head
+            .headers()
+            .get_str("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        self.discard(length).await.is_ok()
+    }
+
+    pub fn node(&self) -> SocketAddrV4 {
+        self.node
+    }
+
+    pub fn sock(&self) -> &SockHandle {
+        &self.sock
+    }
+
+    /// Requests served on this connection so far.
+    pub fn uses(&self) -> u32 {
+        self.uses
+    }
+
+    pub fn has_attention(&self) -> bool {
+        self.has_attention
+    }
+
+    pub fn age(&self) -> Duration {
+        self.created.elapsed()
+    }
+
+    /// Whether the backend's advertised keep-alive timeout is less than 2 s away (RP-2).
+    pub fn too_close_to_disconnect(&self) -> bool {
+        self.disconnect_at
+            .is_some_and(|at| Instant::now() + Duration::from_secs(2) > at)
+    }
+
+    /// Moves the socket to the calling worker's event loop if it lives on another one.
+    pub fn adopt(self) -> io::Result<Backend> {
+        let here = current_worker();
+        if here == self.worker {
+            return Ok(self);
+        }
+        let Backend {
+            sock,
+            stream,
+            node,
+            created,
+            uses,
+            has_attention,
+            disconnect_at,
+            leftover,
+            ..
+        } = self;
+        let stream = TcpStream::from_std(stream.into_std()?)?;
+        Ok(Backend {
+            sock,
+            stream,
+            node,
+            worker: here,
+            created,
+            uses,
+            has_attention,
+            disconnect_at,
+            leftover,
+        })
+    }
+
+    /// Writes all of `bytes`.
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    /// Reads a response head; bytes after it are kept for [`Backend::read_body`].
+    pub async fn read_response_head(&mut self) -> Result<ResponseHead, ResponseError> {
+        let mut buf = std::mem::take(&mut self.leftover);
+        let mut scanner = HeadScanner::new(MAX_RESPONSE_HEAD_BYTES);
+        loop {
+            match scanner.scan(&buf) {
+                HeadScan::Complete {
+                    head_len,
+                    total_len,
+                } => {
+                    let head =
+                        ResponseHead::parse(&buf[..head_len]).map_err(ResponseError::Invalid);
+                    self.leftover = buf.split_off(total_len);
+                    return head;
+                }
+                HeadScan::TooLarge => return Err(ResponseError::Invalid(HeadError::TooLarge)),
+                HeadScan::Incomplete => {}
+            }
+            buf.reserve(READ_CHUNK.min(MAX_RESPONSE_HEAD_BYTES));
+            match self.read_into(&mut buf).await {
+                Ok(0) | Err(_) => return Err(ResponseError::Closed),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        loop {
+            self.stream.readable().await?;
+            match self.stream.try_read_buf(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads up to `max` body bytes (leftover first). Empty means the backend closed.
+    pub async fn read_body(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        if !self.leftover.is_empty() {
+            let take = self.leftover.len().min(max);
+            let rest = self.leftover.split_off(take);
+            return Ok(std::mem::replace(&mut self.leftover, rest));
+        }
+        let mut buf = Vec::with_capacity(max.min(READ_CHUNK));
+        self.read_into(&mut buf).await?;
+        Ok(buf)
+    }
+
+    /// Reads and drops `len` body bytes.
+    async fn discard(&mut self, mut len: u64) -> io::Result<()> {
+        while len > 0 {
+            let chunk = self
+                .read_body(usize::try_from(len).unwrap_or(usize::MAX).min(READ_CHUNK))
+                .await?;
+            if chunk.is_empty() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            len = len.saturating_sub(chunk.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// Marks the connection as serving client `client_fd`.
+    pub fn assign(&mut self, client_fd: i32) {
+        self.sock.set_client_fd(Some(client_fd));
+        self.sock.set_state(SockState::SendingReq);
+    }
+
+    /// After a complete response on a connection that stays open: one more use, the
+    /// backend's keep-alive timeout remembered (RP-2), back to `bored`.
+    pub fn finish_request(&mut self, keep_alive_timeout: Option<u64>) {
+        self.uses += 1;
+        self.sock.count_request();
+        self.has_attention = true;
+        self.disconnect_at = keep_alive_timeout.map(|t| Instant::now() + Duration::from_secs(t));
+        self.sock.set_client_fd(None);
+        self.sock.set_state(SockState::Bored);
+    }
+
+    /// Whether an idle connection is still open and quiet: the backend has neither closed it
+    /// nor sent anything unasked (then it cannot be reused).
+    pub fn is_open(&self) -> bool {
+        if !self.leftover.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}

@@ -1,0 +1,48 @@
+//! The backend side of the reverse proxy: connections to pool nodes ([`conn`]), the per-service
+//! pool of idle connections and waiting clients ([`pool`]), and per-node statistics
+//! ([`nodes`]).
+
+pub mod conn;
+pub mod nodes;
+pub mod pool;
+
+use std::cell::Cell;
+
+/// A uniformly random index below `len` (`len` > 0), from a per-thread xorshift generator.
+/// Node choice only needs to spread load, not to be unpredictable.
+pub fn random_index(len: usize) -> usize {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        (x % len.max(1) as u64) as usize
+    })
+}
+
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let here = &nanos as *const u64 as u64;
+    (nanos ^ here.rotate_left(32) ^ u64::from(std::process::id())) | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_index;
+
+    #[test]
+    fn random_indexes_stay_in_range_and_spread() {
+        let mut seen = [0u32; 4];
+        for _ in 0..4000 {
+            seen[random_index(4)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
+        assert_eq!(random_index(1), 0);
+    }
+}

@@ -1,0 +1,313 @@
+//! One proxied request: body framing, a backend connection, the request sent, the response
+//! head awaited — with retries where they are safe (RP-26, RP-36, RP-37).
+//!
+//! A request is sent again on another connection only when doing so cannot duplicate or
+//! corrupt it: its whole body (if any) is still in memory, and either it never reached a
+//! backend (the connection failed while sending, or a reused idle connection turned out to be
+//! closed) or its method is idempotent. Once the client has received a byte of a response,
+//! nothing is retried.
+
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use perlbal_http::forward::{cookie_says_high_priority, encode_backend_request, ForwardOptions};
+use perlbal_http::framing::{self, BodyRole, RequestBody};
+use perlbal_http::{Persistence, RequestHead, ResponseHead, SimpleResponse};
+
+use super::relay;
+use crate::backend::conn::{Backend, ResponseError};
+use crate::backend::nodes;
+use crate::backend::pool::{service_pool, AcquireError, Priority, ServicePool};
+use crate::client::ClientConn;
+use crate::registry::SockState;
+use crate::service::ServiceConfig;
+
+/// Connections tried for one request before giving up with 502.
+const MAX_ATTEMPTS: usize = 3;
+/// Body bytes read from the client at a time.
+const BODY_CHUNK: usize = 64 * 1024;
+
+/// Proxies `req`; true when the client connection stays open.
+pub async fn proxy(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    req: RequestHead,
+    client_ip: IpAddr,
+) -> bool {
+    let role = BodyRole::Proxy {
+        buffer_uploads: svc.proxy.buffer_uploads,
+    };
+    let content_length = match framing::request_body(&req, role) {
+        Ok(RequestBody::None) => 0,
+        Ok(RequestBody::Length(n)) => n,
+        Ok(RequestBody::Chunked) => {
+            error_page(
+                conn,
+                svc,
+                &req,
+                501,
+                "Chunked uploads are not supported by this build yet.",
+            )
+            .await;
+            return false;
+        }
+        Err(e) => {
+            // RP-29, OBS-6: refused before any backend is contacted.
+            error_page(conn, svc, &req, 400, &e.message(role)).await;
+            return false;
+        }
+    };
+    let mut head = Vec::with_capacity(512);
+    encode_backend_request(
+        &req,
+        &ForwardOptions {
+            persist_backend: svc.proxy.persist_backend,
+            enable_reproxy: svc.proxy.enable_reproxy,
+            trusted: svc.trusts(client_ip),
+            blind_proxy: svc.proxy.blind_proxy,
+            client_ip,
+            edits: &svc.header_edits,
+        },
+        &mut head,
+    );
+    // RP-26: read up to buffer_backend_connect body bytes before asking for a backend.
+    let mut buffered = Vec::new();
+    if content_length > 0 && svc.proxy.buffer_backend_connect > 0 {
+        conn.sock().set_state(SockState::BufferingRequest);
+        let want = content_length.min(svc.proxy.buffer_backend_connect);
+        if read_body_into(conn, &mut buffered, want).await.is_err() {
+            return false;
+        }
+    }
+    let request = Request {
+        req: &req,
+        head,
+        buffered,
+        content_length,
+        priority: priority(svc, &req),
+    };
+    run(conn, svc, &request).await
+}
+
+/// What is known about the request being proxied.
+struct Request<'a> {
+    req: &'a RequestHead,
+    /// The head to send, already rewritten for the backend.
+    head: Vec<u8>,
+    /// Body bytes read so far (all of them when `buffered.len() == content_length`).
+    buffered: Vec<u8>,
+    content_length: u64,
+    priority: Priority,
+}
+
+impl Request<'_> {
+    fn body_in_memory(&self) -> bool {
+        self.buffered.len() as u64 == self.content_length
+    }
+
+    fn idempotent(&self) -> bool {
+        matches!(
+            self.req.method(),
+            "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE"
+        )
+    }
+}
+
+/// Why an attempt on one connection did not produce a response head.
+enum AttemptError {
+    /// The request (or part of it) could not be delivered, or the backend closed before
+    /// answering. `reached` says whether the backend may have received the whole request.
+    Failed { reached: bool, reused: bool },
+    /// The backend sent something that is not an HTTP response head.
+    Garbage(perlbal_http::HeadError),
+    /// No response head within `idle_timeout`.
+    Timeout,
+    /// The client went away while its body was being forwarded.
+    ClientGone,
+}
+
+async fn run(conn: &mut ClientConn, svc: &ServiceConfig, request: &Request<'_>) -> bool {
+    let pool = service_pool(&svc.name);
+    let mut attempts = 0;
+    let mut retries_after_500 = 0;
+    loop {
+        conn.sock().set_state(SockState::WaitBackend);
+        let backend = match acquire(&pool, svc, request.priority).await {
+            Ok(b) => b,
+            Err(message) => {
+                tracing::warn!("service {}: {message}", svc.name);
+                error_page(conn, svc, request.req, 503, message).await;
+                return false;
+            }
+        };
+        attempts += 1;
+        match attempt(conn, svc, request, backend).await {
+            Ok((head, backend)) => {
+                let retry_500 = head.status() == 500
+                    && svc.proxy.enable_error_retries
+                    && matches!(request.req.method(), "GET" | "HEAD")
+                    && retries_after_500 < svc.proxy.error_retry_schedule.len();
+                if retry_500 {
+                    // RP-36: the 500 is dropped and the request queued again after a delay.
+                    let delay = svc.proxy.error_retry_schedule[retries_after_500];
+                    retries_after_500 += 1;
+                    drop(backend);
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                return relay::respond(conn, svc, request.req, head, backend, &pool).await;
+            }
+            Err(AttemptError::ClientGone) => return false,
+            Err(AttemptError::Timeout) => {
+                tracing::warn!("service {}: backend did not answer in time", svc.name);
+                let message = "The backend did not answer in time.";
+                error_page(conn, svc, request.req, 504, message).await;
+                return false;
+            }
+            Err(AttemptError::Garbage(why)) => {
+                tracing::warn!(
+                    "service {}: backend sent an invalid response: {why}",
+                    svc.name
+                );
+                let message = "The backend sent an invalid response.";
+                error_page(conn, svc, request.req, 502, message).await;
+                return false;
+            }
+            Err(AttemptError::Failed { reached, reused }) => {
+                let may_retry = request.body_in_memory()
+                    && (!reached || reused || request.idempotent())
+                    && attempts < MAX_ATTEMPTS;
+                if may_retry {
+                    continue;
+                }
+                tracing::warn!("service {}: backend closed before answering", svc.name);
+                let message = "The backend closed the connection before answering.";
+                error_page(conn, svc, request.req, 502, message).await;
+                return false;
+            }
+        }
+    }
+}
+
+/// A connection from the pool, waiting at most `idle_timeout` (the original waits silently
+/// until the client's idle timeout closes it, RP-10).
+async fn acquire(
+    pool: &std::sync::Arc<ServicePool>,
+    svc: &ServiceConfig,
+    priority: Priority,
+) -> Result<Backend, &'static str> {
+    let wait = Duration::from_secs(svc.idle_timeout.max(1));
+    match tokio::time::timeout(wait, pool.acquire(svc, priority)).await {
+        Ok(Ok(backend)) => backend
+            .adopt()
+            .map_err(|_| "could not take over a backend connection"),
+        Ok(Err(AcquireError::NoNodes)) => Err("No backend is configured for this service."),
+        Ok(Err(AcquireError::AllNodesDown)) => Err("No backend is available."),
+        Err(_) => Err("No backend became available in time."),
+    }
+}
+
+/// Sends the request on `backend` and waits for the response head.
+async fn attempt(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    request: &Request<'_>,
+    mut backend: Backend,
+) -> Result<(ResponseHead, Backend), AttemptError> {
+    let reused = backend.uses() > 0;
+    if let Some(pool) = &svc.proxy.pool {
+        pool.usage.mark_used(backend.node());
+    }
+    backend.assign(conn.sock().fd());
+    conn.sock().set_state(SockState::BackendReqSent);
+    let failed = |reached| AttemptError::Failed { reached, reused };
+    let mut first = Vec::with_capacity(request.head.len() + request.buffered.len());
+    first.extend_from_slice(&request.head);
+    first.extend_from_slice(&request.buffered);
+    backend.send(&first).await.map_err(|_| failed(false))?;
+    // Stream the rest of the body; nothing after it is ever forwarded (RP-30).
+    let mut remaining = request.content_length - request.buffered.len() as u64;
+    while remaining > 0 {
+        let want = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(BODY_CHUNK);
+        let chunk = conn
+            .read_body(want)
+            .await
+            .map_err(|_| AttemptError::ClientGone)?;
+        if chunk.is_empty() {
+            return Err(AttemptError::ClientGone);
+        }
+        remaining -= chunk.len() as u64;
+        backend
+            .send(&chunk)
+            .await
+            .map_err(|_| AttemptError::Failed {
+                reached: true,
+                reused: false,
+            })?;
+    }
+    conn.sock().set_state(SockState::WaitRes);
+    backend.sock().set_state(SockState::WaitRes);
+    let wait = Duration::from_secs(svc.idle_timeout.max(1));
+    match tokio::time::timeout(wait, backend.read_response_head()).await {
+        Err(_) => Err(AttemptError::Timeout),
+        Ok(Err(ResponseError::Closed)) => Err(failed(true)),
+        Ok(Err(ResponseError::Invalid(why))) => Err(AttemptError::Garbage(why)),
+        Ok(Ok(head)) => {
+            nodes::record_status(backend.node(), head.status());
+            Ok((head, backend))
+        }
+    }
+}
+
+/// Reads `want` body bytes from the client into `buf`.
+async fn read_body_into(conn: &mut ClientConn, buf: &mut Vec<u8>, want: u64) -> io::Result<()> {
+    while (buf.len() as u64) < want {
+        let left = usize::try_from(want - buf.len() as u64).unwrap_or(usize::MAX);
+        let chunk = conn.read_body(left.min(BODY_CHUNK)).await?;
+        if chunk.is_empty() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
+/// RP-15: the queue a request waits in.
+fn priority(svc: &ServiceConfig, req: &RequestHead) -> Priority {
+    match &svc.proxy.high_priority_cookie {
+        Some(cookie)
+            if cookie_says_high_priority(
+                req.headers(),
+                cookie,
+                &svc.proxy.high_priority_cookie_contents,
+            ) =>
+        {
+            Priority::High
+        }
+        _ => Priority::Normal,
+    }
+}
+
+/// Sends a generated page and closes (the connection's state is not trustworthy after it).
+pub async fn error_page(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    status: u16,
+    message: &str,
+) {
+    let page = SimpleResponse {
+        status,
+        message,
+        server_tokens: svc.server_tokens,
+        persistence: Persistence::Close,
+        head_request: req.is_head(),
+    };
+    let mut out = Vec::with_capacity(256);
+    page.write(&mut out);
+    conn.sock().set_state(SockState::XferResp);
+    let _ = conn.write_all(&out).await;
+}

@@ -1,0 +1,81 @@
+//! ClientProxy: the `reverse_proxy` role (RP-*), one task per client connection.
+//!
+//! ```text
+//!  reading_headers ─► [buffering_request] ─► wait_backend ─► backend_req_sent ─► wait_res
+//!        ▲                                     │ no node / all down: 503            │
+//!        │                                     ▼                                    ▼
+//!        └──── persist_wait ◄── response complete, keep-alive ◄────────────── xfer_res
+//! ```
+//!
+//! The request goes to a backend connection from the service's pool ([`crate::backend`]),
+//! rewritten by [`perlbal_http::forward`]; the response comes back with the client's
+//! keep-alive decision applied. Failures are answered, never left hanging: 502 for a backend
+//! that closes or sends garbage before its response head, 503 when no backend can be had, 504
+//! when it does not answer within `idle_timeout`. A request is sent again to another
+//! connection only while that is safe (see [`exchange`]).
+
+mod exchange;
+mod relay;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+
+use crate::client::{ClientConn, ReadHeadError};
+use crate::registry::{SockClass, SockState};
+use crate::service::snapshot;
+
+/// Serves one reverse_proxy connection until it closes.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
+    let mut conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
+    let mut first = true;
+    loop {
+        let Some(svc) = snapshot().service(&service).cloned() else {
+            return;
+        };
+        if first {
+            conn.set_send_buffer(svc.client_sndbuf_size);
+            conn.sock().set_idle_limit(svc.idle_timeout);
+        } else {
+            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
+        }
+        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
+            return;
+        }
+        drop(svc);
+        let _span = crate::profiling::span("Perlbal::ClientProxy-read");
+        let keep_alive = Box::pin(next_request(&mut conn, &service, peer)).await;
+        if !keep_alive || crate::server::draining() {
+            conn.finish().await;
+            return;
+        }
+        first = false;
+        conn.sock().set_state(SockState::PersistWait);
+    }
+}
+
+/// Reads one request and proxies it. True when the client connection stays open.
+async fn next_request(conn: &mut ClientConn, service: &Arc<str>, peer: SocketAddr) -> bool {
+    let Some(svc) = snapshot().service(service).cloned() else {
+        return false;
+    };
+    let req = match conn.read_head().await {
+        Ok(req) => req,
+        Err(ReadHeadError::Invalid(e)) => {
+            tracing::debug!("closing a reverse_proxy connection: bad request head: {e}");
+            return false;
+        }
+        Err(ReadHeadError::Closed) => return false,
+    };
+    conn.sock().set_idle_limit(svc.idle_timeout);
+    crate::server::server().count_request();
+    conn.sock().count_request();
+    conn.sock().set_request(
+        req.headers().get_str("Host"),
+        &String::from_utf8_lossy(req.uri()),
+    );
+    let keep_alive = exchange::proxy(conn, &svc, req, peer.ip()).await;
+    conn.sock().clear_request();
+    keep_alive
+}

@@ -21,6 +21,34 @@ use crate::registry::{registry, SockClass, SockHandle, SockInfo, SockState};
 
 /// Initial read buffer size; grows as needed up to the head limit.
 const READ_BUF_BYTES: usize = 4096;
+/// Read buffers kept per worker for reuse, so a request costs no allocation.
+const POOLED_BUFFERS: usize = 64;
+
+thread_local! {
+    static BUFFER_POOL: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty read buffer, from this worker's pool when it has one.
+fn take_buffer() -> Vec<u8> {
+    BUFFER_POOL
+        .with(|pool| pool.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(READ_BUF_BYTES))
+}
+
+/// Returns a read buffer to this worker's pool (or frees it when the pool is full or the
+/// buffer grew large).
+fn give_back(mut buf: Vec<u8>) {
+    if buf.capacity() == 0 || buf.capacity() > 4 * READ_BUF_BYTES {
+        return;
+    }
+    buf.clear();
+    BUFFER_POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOLED_BUFFERS {
+            pool.push(buf);
+        }
+    });
+}
 
 /// Why no request head could be read.
 #[derive(Debug)]
@@ -42,6 +70,12 @@ pub struct ClientConn {
     /// Start of unread bytes in `buf`.
     pos: usize,
     scanner: HeadScanner,
+}
+
+impl Drop for ClientConn {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.buf));
+    }
 }
 
 impl ClientConn {
@@ -89,7 +123,7 @@ impl ClientConn {
     fn consume(&mut self, n: usize) {
         self.pos += n;
         if self.pos >= self.buf.len() {
-            self.buf = Vec::new();
+            give_back(std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         self.scanner.reset();
@@ -120,22 +154,33 @@ impl ClientConn {
     /// report a socket readable from stale readiness; only a `WouldBlock` clears it).
     async fn fill(&mut self) -> Result<usize, ReadHeadError> {
         if self.pos > 0 && self.pos == self.buf.len() {
-            self.buf = Vec::new();
+            give_back(std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         loop {
             let was_empty = self.buf.is_empty();
-            if self.buf.len() == self.buf.capacity() {
+            if self.buf.capacity() == 0 {
+                self.buf = take_buffer();
+            } else if self.buf.len() == self.buf.capacity() {
                 self.buf.reserve(self.buf.capacity().max(READ_BUF_BYTES));
             }
+            let spare = self.buf.capacity() - self.buf.len();
             match self.stream.try_read_buf(&mut self.buf) {
                 Ok(n) => {
                     self.sock.touch();
+                    if n < spare {
+                        // A short read drained the socket: forget tokio's cached readiness so
+                        // the next wait is for a real event, not a read that returns EAGAIN.
+                        // (tokio only clears it if no newer event arrived meanwhile.)
+                        let _ = self.stream.try_io(tokio::io::Interest::READABLE, || {
+                            Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                        });
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if was_empty {
-                        self.buf = Vec::new();
+                        give_back(std::mem::take(&mut self.buf));
                     }
                     // A bare readiness poll: no waiter node or timer lives in this future.
                     let stream = &self.stream;
@@ -226,7 +271,7 @@ impl ClientConn {
     /// timer as the client takes them.
     pub async fn send_head_and_file(
         &self,
-        head: &[u8],
+        head: Vec<u8>,
         file: &crate::static_files::OpenFile,
         offset: u64,
         len: u64,

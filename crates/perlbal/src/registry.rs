@@ -455,9 +455,20 @@ fn clock_origin() -> Instant {
     *ORIGIN.get_or_init(Instant::now)
 }
 
-/// Whole seconds since the process started, as the idle timers count.
+/// Whole seconds since the process started, kept by the sweeper so that stamping activity on
+/// the hot path is one relaxed load instead of a clock read.
+static COARSE_SECONDS: AtomicU32 = AtomicU32::new(0);
+
+fn tick_coarse_clock() -> u32 {
+    let now = u32::try_from(clock_origin().elapsed().as_secs()).unwrap_or(u32::MAX);
+    COARSE_SECONDS.store(now, Ordering::Relaxed);
+    now
+}
+
+/// Whole seconds since the process started, as the idle timers count (at most one sweep
+/// interval behind).
 pub fn coarse_seconds() -> u32 {
-    u32::try_from(clock_origin().elapsed().as_secs()).unwrap_or(u32::MAX)
+    COARSE_SECONDS.load(Ordering::Relaxed)
 }
 
 /// Wakes the sweeper now (e.g. when a graceful shutdown begins).
@@ -473,14 +484,14 @@ fn sweeper_signal() -> &'static (Mutex<()>, Condvar) {
 /// Starts the thread that closes idle connections. `close_waiting` says whether connections
 /// waiting for a next request should be closed regardless (graceful shutdown, PROC-7).
 pub fn start_sweeper(close_waiting: fn() -> bool) -> std::io::Result<()> {
-    let _ = clock_origin();
+    tick_coarse_clock();
     std::thread::Builder::new()
         .name("perlbal-idle".into())
         .spawn(move || loop {
             let (lock, signal) = sweeper_signal();
             let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
             drop(signal.wait_timeout(guard, SWEEP_INTERVAL));
-            registry().sweep(coarse_seconds(), close_waiting());
+            registry().sweep(tick_coarse_clock(), close_waiting());
         })
         .map(drop)
 }

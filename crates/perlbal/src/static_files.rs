@@ -39,7 +39,7 @@ mod upload;
 pub use dir::create_dirs;
 pub use dir::{list_dir, unlink, DirEntryInfo};
 pub use open::{open_file, stat_path, FileKind, FileMeta, OpenFile};
-pub use send::{send_file, send_head_and_file};
+pub use send::{send_file, send_head_and_file, INLINE_MAX};
 pub use upload::{PutError, Upload};
 
 use std::io;
@@ -166,7 +166,7 @@ fn futures_are_send(
     send(open_file(path));
     send(stat_path(path));
     send(send_file(sock, file, 0, 0, &|| {}));
-    send(send_head_and_file(sock, b"", file, 0, 0, &|| {}));
+    send(send_head_and_file(sock, Vec::new(), file, 0, 0, &|| {}));
     send(list_dir(path));
     send(create_dirs(path));
     send(unlink(path));

@@ -119,7 +119,9 @@ async fn send_regular_meta(
     };
     let body_read = !x.has_body();
     head.persistence = x.persistence(head.status(), head.has_content_length(), body_read);
-    let mut out = Vec::with_capacity(320);
+    // Room for a body small enough to go out inline with the head.
+    let inline = usize::try_from(head.body_len().min(crate::static_files::INLINE_MAX)).unwrap_or(0);
+    let mut out = Vec::with_capacity(320 + inline);
     head.write(&mut out);
     let persistence = head.persistence;
     let (offset, len) = match reply {
@@ -135,7 +137,7 @@ async fn send_regular_meta(
         return Done::Close;
     };
     x.conn.sock().set_state(SockState::XferDisk);
-    match x.conn.send_head_and_file(&out, &file, offset, len).await {
+    match x.conn.send_head_and_file(out, &file, offset, len).await {
         Ok(_) => persistence.into(),
         Err(_) => Done::Close,
     }

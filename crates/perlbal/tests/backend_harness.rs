@@ -57,8 +57,19 @@ fn echo_returns_the_raw_head_and_body_and_records_it() {
     assert_eq!(r.body_text(), req);
     assert_eq!(r.header("Connection"), None);
     let got = b.last_request().expect("recorded");
-    assert_eq!(got.lines(), ["POST /echo?x=1 HTTP/1.0", "Host: h", "X-A:  b", "Content-Length: 3"]);
-    assert_eq!((got.method(), got.target(), got.version()), ("POST", "/echo?x=1", "HTTP/1.0"));
+    assert_eq!(
+        got.lines(),
+        [
+            "POST /echo?x=1 HTTP/1.0",
+            "Host: h",
+            "X-A:  b",
+            "Content-Length: 3"
+        ]
+    );
+    assert_eq!(
+        (got.method(), got.target(), got.version()),
+        ("POST", "/echo?x=1", "HTTP/1.0")
+    );
     assert_eq!(got.header("x-a"), Some("b"));
     assert_eq!(got.body, b"abc");
     assert_eq!(got.upload_summary(), upload_summary(3, crc32(b"abc")));
@@ -101,9 +112,15 @@ fn path_table_answers() {
     assert_eq!(ask(&b, "GET /hello HTTP/1.0\r\n\r\n").body, HELLO_BODY);
     let r = ask(&b, "GET /status/503/Busy%20Now HTTP/1.0\r\n\r\n");
     assert_eq!(r.status_line, "HTTP/1.0 503 Busy Now");
-    assert_eq!(ask(&b, "GET /status/404 HTTP/1.0\r\n\r\n").status_line, "HTTP/1.0 404 Not Found");
+    assert_eq!(
+        ask(&b, "GET /status/404 HTTP/1.0\r\n\r\n").status_line,
+        "HTTP/1.0 404 Not Found"
+    );
     let t = Instant::now();
-    assert_eq!(ask(&b, "GET /delay/300/status/201 HTTP/1.0\r\n\r\n").status(), 201);
+    assert_eq!(
+        ask(&b, "GET /delay/300/status/201 HTTP/1.0\r\n\r\n").status(),
+        201
+    );
     assert!(t.elapsed() >= Duration::from_millis(300));
     let r = ask(&b, "GET /nolength HTTP/1.0\r\n\r\n");
     assert_eq!(r.header("Content-Length"), None);
@@ -113,8 +130,14 @@ fn path_table_answers() {
     let raw = c.read_to_close(Duration::from_secs(2));
     let raw = String::from_utf8_lossy(&raw).into_owned();
     assert!(raw.starts_with("HTTP/1.1 200 OK\r\n"), "{raw:?}");
-    assert!(raw.contains("\r\nTransfer-Encoding: chunked\r\n"), "{raw:?}");
-    assert!(raw.ends_with("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), "{raw:?}");
+    assert!(
+        raw.contains("\r\nTransfer-Encoding: chunked\r\n"),
+        "{raw:?}"
+    );
+    assert!(
+        raw.ends_with("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+        "{raw:?}"
+    );
     assert_eq!(ask(&b, "GET /nope HTTP/1.0\r\n\r\n").status(), 404);
 }
 
@@ -128,7 +151,10 @@ fn failure_paths_close_reset_and_stall() {
     let mut c = Client::connect(b.port());
     c.send("GET /close-mid-body/50/5 HTTP/1.0\r\n\r\n");
     let raw = String::from_utf8_lossy(&c.read_to_close(Duration::from_secs(2))).into_owned();
-    assert!(raw.contains("Content-Length: 50\r\n") && raw.ends_with("\r\n\r\n12345"), "{raw:?}");
+    assert!(
+        raw.contains("Content-Length: 50\r\n") && raw.ends_with("\r\n\r\n12345"),
+        "{raw:?}"
+    );
 
     let mut c = Client::connect(b.port());
     c.send("GET /reset HTTP/1.0\r\n\r\n");
@@ -140,16 +166,25 @@ fn failure_paths_close_reset_and_stall() {
     c.assert_open_and_quiet(Duration::from_millis(300));
     assert_eq!(b.open_connections(), 1);
     drop(c);
-    assert!(b.wait_open(0, Duration::from_secs(2)), "sleeper noticed the close");
+    assert!(
+        b.wait_open(0, Duration::from_secs(2)),
+        "sleeper noticed the close"
+    );
 }
 
 #[test]
 fn scripts_routes_and_always_override_the_path_table() {
     let b = Backend::new();
-    b.set_route("/x", Action::raw_close("HTTP/1.0 299\r\nContent-Length: 2\r\n\r\nok"));
+    b.set_route(
+        "/x",
+        Action::raw_close("HTTP/1.0 299\r\nContent-Length: 2\r\n\r\nok"),
+    );
     b.script([Action::Status(500, None)]);
     assert_eq!(ask(&b, "GET /x HTTP/1.0\r\n\r\n").status(), 500);
-    assert_eq!(ask(&b, "GET /x?q HTTP/1.0\r\n\r\n").status_line, "HTTP/1.0 299");
+    assert_eq!(
+        ask(&b, "GET /x?q HTTP/1.0\r\n\r\n").status_line,
+        "HTTP/1.0 299"
+    );
     b.set_always(Some(Action::Hello));
     assert_eq!(ask(&b, "GET /status/404 HTTP/1.0\r\n\r\n").body, HELLO_BODY);
     b.set_always(None);
@@ -161,9 +196,15 @@ fn uploads_and_chunked_bodies_are_checksummed() {
     let b = Backend::new();
     let body = Pattern::bytes(9, 200_000);
     let mut c = Client::connect(b.port());
-    c.send(format!("PUT /upload HTTP/1.0\r\nContent-Length: {}\r\n\r\n", body.len()));
+    c.send(format!(
+        "PUT /upload HTTP/1.0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
     c.send(&body);
-    assert_eq!(c.response().body_text(), upload_summary(200_000, crc32(&body)));
+    assert_eq!(
+        c.response().body_text(),
+        upload_summary(200_000, crc32(&body))
+    );
     let r = ask(
         &b,
         "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nT: 1\r\n\r\n",
@@ -237,7 +278,10 @@ fn node_times_fold_and_counters_stay() {
         fold_node_times("127.0.0.1:80 lastattempt 1795614573"),
         "127.0.0.1:80 lastattempt <time>"
     );
-    assert_eq!(fold_node_times("127.0.0.1:80 requests 9"), "127.0.0.1:80 requests 9");
+    assert_eq!(
+        fold_node_times("127.0.0.1:80 requests 9"),
+        "127.0.0.1:80 requests 9"
+    );
     assert_eq!(
         fold_node_times("127.0.0.1:80 responsecodes 200 8"),
         "127.0.0.1:80 responsecodes 200 8"

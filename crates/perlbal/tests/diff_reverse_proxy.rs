@@ -35,7 +35,9 @@ fn pool() -> String {
 /// `   ip:port - state - 3s` → `   ip:port - state - <age>s` (pending connect lines, MGMT-10).
 fn fold_age(line: &str) -> String {
     match line.rsplit_once(" - ") {
-        Some((head, age)) if age.ends_with('s') && age[..age.len() - 1].bytes().all(|b| b.is_ascii_digit()) => {
+        Some((head, age))
+            if age.ends_with('s') && age[..age.len() - 1].bytes().all(|b| b.is_ascii_digit()) =>
+        {
             format!("{head} - <age>s")
         }
         _ => line.to_string(),
@@ -67,7 +69,10 @@ fn untrusted_forwarding_headers_are_scrubbed() {
     c.send(OBS1);
     let r = c.response();
     assert_eq!(r.status_line, "HTTP/1.0 200 OK");
-    let got = rig.backend().last_request().expect("the backend got the request");
+    let got = rig
+        .backend()
+        .last_request()
+        .expect("the backend got the request");
     assert_eq!(
         got.lines(),
         [
@@ -98,7 +103,10 @@ fn trusted_blind_and_always_trusted_proxies() {
     let mut template = format!(
         "{}{}{}",
         pool(),
-        service("blind", "  SET always_trusted = on\n  SET blind_proxy = on\n"),
+        service(
+            "blind",
+            "  SET always_trusted = on\n  SET blind_proxy = on\n"
+        ),
         service("always", "  SET always_trusted = on\n"),
     );
     let mut services = vec!["blind", "always"];
@@ -257,7 +265,10 @@ fn absolute_uris_and_merged_headers() {
     c.send("GET http://Other.Example:99/echo?x=1 HTTP/1.1\r\nAccept: a\r\nHost: a\r\n\r\n");
     c.response();
     let got = rig.backend().last_request().expect("request arrived");
-    assert_eq!(got.lines()[..3], ["GET /echo?x=1 HTTP/1.0", "Accept: a", "Host: other.example"]);
+    assert_eq!(
+        got.lines()[..3],
+        ["GET /echo?x=1 HTTP/1.0", "Accept: a", "Host: other.example"]
+    );
     let r = rig.get("/dup");
     let names: Vec<&str> = r.header_names();
     // Repeated Set-Cookie lines stay separate but are grouped at the first one's place.
@@ -304,7 +315,13 @@ fn client_keep_alive_rules() {
         ],
     ];
     p.assert_same_conversations("proxy", conversations);
-    p.assert_same_conversations("noka", &[&[h11, h11], &["GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"]]);
+    p.assert_same_conversations(
+        "noka",
+        &[
+            &[h11, h11],
+            &["GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"],
+        ],
+    );
 }
 
 fn three_then_two(rig: &Rig) {
@@ -323,7 +340,11 @@ fn persistent_backend_connections_are_reused() {
     for (rig, side) in p.sides().into_iter().zip(["reference", "under test"]) {
         three_then_two(rig);
         let b = rig.backend();
-        assert_eq!(b.requests_per_connection(), [5], "{side}: one backend connection");
+        assert_eq!(
+            b.requests_per_connection(),
+            [5],
+            "{side}: one backend connection"
+        );
         for r in b.requests() {
             assert_eq!(r.header("Connection"), Some("keep-alive"), "{side}");
             assert_eq!(r.version(), "HTTP/1.0", "{side}");
@@ -365,7 +386,13 @@ fn backend_connections_are_not_reused_without_persist_backend_or_backend_consent
         three_then_two(rig);
         assert_eq!(rig.backend().requests_per_connection(), [5]);
     }
-    http11.assert_same("proxy", &["GET /hello HTTP/1.0\r\n\r\n", "GET /nolength HTTP/1.0\r\n\r\n"]);
+    http11.assert_same(
+        "proxy",
+        &[
+            "GET /hello HTTP/1.0\r\n\r\n",
+            "GET /nolength HTTP/1.0\r\n\r\n",
+        ],
+    );
 }
 
 #[test]
@@ -389,9 +416,17 @@ fn backend_persist_cache_bounds_idle_connections() {
             }
             let b = rig.backend();
             assert_eq!(b.connections(), 3, "cache {cache}");
-            assert!(b.wait_open(cache, Duration::from_secs(3)), "cache {cache}: {:?}", b.counters());
+            assert!(
+                b.wait_open(cache, Duration::from_secs(3)),
+                "cache {cache}: {:?}",
+                b.counters()
+            );
             assert_eq!(rig.get("/hello").status(), 200);
-            assert_eq!(b.connections(), 3, "cache {cache}: an idle connection is reused");
+            assert_eq!(
+                b.connections(),
+                3,
+                "cache {cache}: an idle connection is reused"
+            );
         }
     }
 }
@@ -478,7 +513,16 @@ fn high_priority_cookie_jumps_the_queue() {
             },
         )
     });
-    let cookies = ["", "", "vip=silver", "", "vip=xgoldx", "", "", "a=b; vip=gold"];
+    let cookies = [
+        "",
+        "",
+        "vip=silver",
+        "",
+        "vip=xgoldx",
+        "",
+        "",
+        "a=b; vip=gold",
+    ];
     let mut listings = Vec::new();
     for rig in p.sides() {
         let mut clients: Vec<Client> = cookies
@@ -529,7 +573,10 @@ fn high_priority_cookie_jumps_the_queue() {
             "proxy-normal.count 6"
         ]
     );
-    assert_eq!(listings[0], listings[1], "queues / show service while waiting");
+    assert_eq!(
+        listings[0], listings[1],
+        "queues / show service while waiting"
+    );
     assert!(
         listings[0].1.contains(&"  pend clients: 8".to_string()),
         "{:?}",
@@ -548,7 +595,11 @@ fn error_retries_replay_500s_for_get_and_head() {
         let t = Instant::now();
         let r = rig.get("/hello");
         assert_eq!(r.status_line, "HTTP/1.0 200 OK");
-        assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t.elapsed()
+        );
         assert_eq!(b.request_count(), 3);
         let r = rig.get("/status/500");
         assert_eq!(r.status_line, "HTTP/1.0 500 Internal Server Error");

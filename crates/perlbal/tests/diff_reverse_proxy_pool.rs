@@ -51,7 +51,10 @@ fn same_listing(
         }
         out.push(lines);
     }
-    assert_eq!(out[0], out[1], "`{command}`: reference (left) vs under test (right)");
+    assert_eq!(
+        out[0], out[1],
+        "`{command}`: reference (left) vs under test (right)"
+    );
     out.swap_remove(0)
 }
 
@@ -110,11 +113,23 @@ fn management_listings_with_real_backends() {
         nodes.contains(&"127.0.0.1:{backend_port} responsecodes 200 4".to_string()),
         "{nodes:?}"
     );
-    same_listing(&p, ms, "nodes 127.0.0.1:{backend_port}", fold_node_times, true);
+    same_listing(
+        &p,
+        ms,
+        "nodes 127.0.0.1:{backend_port}",
+        fold_node_times,
+        true,
+    );
     same_listing(&p, ms, "node 127.0.0.1:{hole_port}", fold_node_times, true);
     let socks = same_listing(&p, ms, "socks", shape_of, true);
-    assert!(socks.iter().any(|l| l.contains("Perlbal::BackendHTTP")), "{socks:?}");
-    p.assert_mgmt(&["show service nope", "show pool nope", "states nope"], Compare::Exact);
+    assert!(
+        socks.iter().any(|l| l.contains("Perlbal::BackendHTTP")),
+        "{socks:?}"
+    );
+    p.assert_mgmt(
+        &["show service nope", "show pool nope", "states nope"],
+        Compare::Exact,
+    );
     drop(kept);
 }
 
@@ -136,7 +151,10 @@ fn pool_nodes_added_and_removed_at_run_time() {
         for _ in 0..24 {
             assert_eq!(rig.get("/hello").status(), 200);
         }
-        let (a, b) = (rig.backend().request_count(), rig.named("second").request_count());
+        let (a, b) = (
+            rig.backend().request_count(),
+            rig.named("second").request_count(),
+        );
         assert!(a > 0 && b > 0 && a + b == 24, "spread {a}/{b}");
     }
     p.assert_mgmt(&["show pool backends"], Compare::Shape);
@@ -160,7 +178,11 @@ fn pool_nodes_added_and_removed_at_run_time() {
         for _ in 0..8 {
             assert_eq!(rig.get("/hello").status(), 200);
         }
-        assert_eq!(rig.backend().request_count(), before, "removed node got traffic");
+        assert_eq!(
+            rig.backend().request_count(),
+            before,
+            "removed node got traffic"
+        );
     }
 }
 
@@ -200,7 +222,11 @@ fn nodefile_is_loaded_and_reloaded_on_change() {
         assert_eq!(rig.backend().request_count(), 1);
     }
     p.assert_mgmt(
-        &["show pool backends", "show pool", "set backends.nodefile = {work}/missing.txt"],
+        &[
+            "show pool backends",
+            "show pool",
+            "set backends.nodefile = {work}/missing.txt",
+        ],
         Compare::Exact,
     );
     p.assert_mgmt(&["dumpconfig"], Compare::Set);
@@ -220,7 +246,10 @@ fn nodefile_is_loaded_and_reloaded_on_change() {
 fn nodefile_none_stops_watching_and_keeps_nodes() {
     // POOL-5.
     let p = nodefile_pair();
-    p.assert_mgmt(&["set backends.nodefile = none", "show pool backends"], Compare::Exact);
+    p.assert_mgmt(
+        &["set backends.nodefile = none", "show pool backends"],
+        Compare::Exact,
+    );
     for rig in p.sides() {
         rewrite_nodes(rig, rig.named("second").port());
     }
@@ -274,7 +303,9 @@ fn chunked_uploads_are_buffered_and_sent_with_a_length() {
 /// Sends a `Content-Length` upload of `len` pattern bytes to `/upload` and returns the reply.
 fn upload(rig: &Rig, len: u64, seed: u64) -> Response {
     let mut c = rig.client();
-    c.send(format!("PUT /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"));
+    c.send(format!(
+        "PUT /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"
+    ));
     let mut pattern = Pattern::new(seed, len);
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -303,7 +334,11 @@ fn uploads_arrive_intact_in_every_buffering_mode() {
             let expected = upload_summary(len, Pattern::crc32(i as u64, len));
             let [r, o] = p.each(|rig| upload(rig, len, i as u64));
             assert_eq!(r.body_text(), expected, "reference, mode {extra:?}");
-            assert_eq!(o.normalized(), r.normalized(), "mode {extra:?}, {len} bytes");
+            assert_eq!(
+                o.normalized(),
+                r.normalized(),
+                "mode {extra:?}, {len} bytes"
+            );
         }
         for rig in p.sides() {
             let got = rig.backend().requests();
@@ -328,7 +363,9 @@ fn large_uploads_spool_to_disk_then_the_file_is_removed() {
     let mut names = Vec::new();
     for rig in p.sides() {
         let mut c = rig.client();
-        c.send(format!("POST /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"));
+        c.send(format!(
+            "POST /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"
+        ));
         c.send(&body[..100 * 1024]);
         assert!(
             eventually(Duration::from_secs(3), || rig.spool_files().len() == 1),
@@ -340,12 +377,19 @@ fn large_uploads_spool_to_disk_then_the_file_is_removed() {
         c.send(&body[100 * 1024..]);
         let r = c.response();
         assert_eq!(r.body_text(), upload_summary(len, Pattern::crc32(7, len)));
-        assert!(eventually(Duration::from_secs(2), || rig.spool_files().is_empty()));
+        assert!(eventually(Duration::from_secs(2), || rig
+            .spool_files()
+            .is_empty()));
 
         let mut quitter = rig.client();
-        quitter.send(format!("POST /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"));
+        quitter.send(format!(
+            "POST /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"
+        ));
         quitter.send(&body[..50 * 1024]);
-        assert!(eventually(Duration::from_secs(3), || rig.spool_files().len() == 1));
+        assert!(eventually(Duration::from_secs(3), || rig
+            .spool_files()
+            .len()
+            == 1));
         drop(quitter);
         assert!(
             eventually(Duration::from_secs(3), || rig.spool_files().is_empty()),
@@ -362,7 +406,10 @@ fn large_uploads_spool_to_disk_then_the_file_is_removed() {
 fn malformed_requests_are_closed_without_a_reply() {
     // OBS-4, HTTP-2/3/4/6, OBS-49: no bytes back, nothing reaches the backend.
     let p = RigPair::start(&obs_proxy(""));
-    let huge = format!("GET /hello HTTP/1.0\r\nX-Big: {}\r\n\r\n", "x".repeat(110_000));
+    let huge = format!(
+        "GET /hello HTTP/1.0\r\nX-Big: {}\r\n\r\n",
+        "x".repeat(110_000)
+    );
     p.assert_same(
         "proxy",
         &[

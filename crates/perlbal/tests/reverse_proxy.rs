@@ -33,7 +33,10 @@ fn proxied_get_reply_and_backend_request_are_exact() {
         HELLO_BODY,
     );
     c.assert_closed_silently(Duration::from_secs(3));
-    let got = rig.backend().last_request().expect("the backend got the request");
+    let got = rig
+        .backend()
+        .last_request()
+        .expect("the backend got the request");
     assert_eq!(
         got.head,
         "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\nX-Proxy-Capabilities: reproxy-file\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n"
@@ -79,12 +82,20 @@ fn concurrent_keep_alive_clients_share_few_backend_connections() {
     }
     let b = rig.backend();
     assert_eq!(b.request_count(), 100);
-    assert!(b.connections() <= 12, "{} backend connections", b.connections());
+    assert!(
+        b.connections() <= 12,
+        "{} backend connections",
+        b.connections()
+    );
 }
 
 fn nginx_docroot() -> (Docroot, Vec<u8>) {
     let d = Docroot::empty();
-    d.file("file.txt", b"served by nginx\n", support::docroot::DATA_MTIME);
+    d.file(
+        "file.txt",
+        b"served by nginx\n",
+        support::docroot::DATA_MTIME,
+    );
     let big = d.big_file("big.bin", 1 << 20);
     (d, big)
 }
@@ -105,7 +116,10 @@ fn nginx_backend_serves_files_through_the_proxy() {
     let rig = nginx_rig(&nginx, "");
     let r = rig.get("/file.txt");
     assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{r:?}");
-    assert!(r.header("Server").is_some_and(|s| s.starts_with("nginx")), "{r:?}");
+    assert!(
+        r.header("Server").is_some_and(|s| s.starts_with("nginx")),
+        "{r:?}"
+    );
     assert_eq!(r.header("Connection"), Some("close"));
     assert_eq!(r.body, b"served by nginx\n");
     assert_eq!(rig.get("/big.bin").body, big);
@@ -120,7 +134,10 @@ fn nginx_backend_serves_files_through_the_proxy() {
     assert_eq!(r.body, big[10..20]);
     assert_eq!(rig.get("/missing").status(), 404);
     assert_eq!(rig.get("/status/418").status(), 418);
-    assert_eq!(parse_ok(&rig.get("/ok").body).map(|(_, n)| n > 0), Some(true));
+    assert_eq!(
+        parse_ok(&rig.get("/ok").body).map(|(_, n)| n > 0),
+        Some(true)
+    );
 }
 
 #[test]
@@ -146,13 +163,18 @@ fn nginx_sees_one_connection_reused_with_persist_backend() {
     let seen: Vec<(u64, u64)> = (0..5)
         .map(|_| parse_ok(&plain.get("/ok").body).expect("an /ok body"))
         .collect();
-    assert!(seen.iter().all(|(_, n)| *n == 1), "no reuse without persist_backend: {seen:?}");
+    assert!(
+        seen.iter().all(|(_, n)| *n == 1),
+        "no reuse without persist_backend: {seen:?}"
+    );
 }
 
 /// Streams a `Content-Length` upload of `len` pattern bytes to `/upload`; returns the reply.
 fn upload(rig: &Rig, len: u64, seed: u64, wait: Duration) -> Response {
     let mut c = rig.client();
-    c.send(format!("PUT /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"));
+    c.send(format!(
+        "PUT /upload HTTP/1.0\r\nContent-Length: {len}\r\n\r\n"
+    ));
     let mut pattern = Pattern::new(seed, len);
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -182,7 +204,9 @@ fn uploads_of_0_and_1_mib_arrive_intact() {
             assert_eq!(got.upload_summary(), expected);
             assert_eq!(got.header("Content-Length"), Some(len.to_string().as_str()));
         }
-        assert!(eventually(Duration::from_secs(2), || rig.spool_files().is_empty()));
+        assert!(eventually(Duration::from_secs(2), || rig
+            .spool_files()
+            .is_empty()));
     }
 }
 
@@ -217,7 +241,14 @@ fn heavy_upload_of_100_mib_spooled_to_disk() {
 /// from `ss -tmn`.
 fn send_buffers(port: u16) -> Vec<u64> {
     let out = std::process::Command::new("ss")
-        .args(["-tmnH", "state", "established", "sport", "=", &format!(":{port}")])
+        .args([
+            "-tmnH",
+            "state",
+            "established",
+            "sport",
+            "=",
+            &format!(":{port}"),
+        ])
         .output()
         .expect("running ss (iproute2)");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use support::backend::{refusing_port, Action, Blackhole, HELLO_BODY};
 use support::configs::MGMT;
 use support::http::page;
-use support::proxy::{eventually, obs_proxy, open_fds, rss_kib, Rig};
 use support::http::End;
+use support::proxy::{eventually, obs_proxy, open_fds, rss_kib, Rig};
 use support::{expect_divergence, Client, Kind, Mgmt, Response};
 
 /// A reverse_proxy `proxy` over pool `backends` holding the given `{X_port}` nodes.
@@ -36,7 +36,10 @@ fn pool_of(nodes: &[&str], extra: &str) -> String {
 /// A generated error page in the original's style (HTTP-11) with one of `codes`.
 #[track_caller]
 fn assert_error_page(r: &Response, codes: &[u16]) {
-    assert!(codes.contains(&r.status()), "expected one of {codes:?}: {r:?}");
+    assert!(
+        codes.contains(&r.status()),
+        "expected one of {codes:?}: {r:?}"
+    );
     assert!(r.status_line.starts_with("HTTP/1.0 "), "{r:?}");
     assert_eq!(r.header("Content-Type"), Some("text/html"), "{r:?}");
     assert_eq!(r.header("Server"), Some("Perlbal"), "{r:?}");
@@ -63,7 +66,25 @@ fn expect_error_page(c: &mut Client, codes: &[u16], within: Duration) -> Respons
 #[track_caller]
 fn assert_no_reply(c: &mut Client, during: Duration) {
     let bytes = c.read_for(during);
-    assert!(bytes.is_empty(), "unexpected reply: {:?}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.is_empty(),
+        "unexpected reply: {:?}",
+        String::from_utf8_lossy(&bytes)
+    );
+}
+
+/// Asserts the proxy tried `node` (`nodes` counts at least one connect attempt, MGMT-13).
+#[track_caller]
+fn assert_attempted(rig: &Rig, node: &str) {
+    let lines = rig.mgmt().listing(&format!("nodes {node}"));
+    let attempts = lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{node} attempts ")))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        attempts.is_some_and(|n| n >= 1),
+        "no connect attempt to {node}: {lines:?}"
+    );
 }
 
 /// Asserts the server's output names `node` within 2 s ("logs why").
@@ -72,7 +93,11 @@ fn assert_logged(rig: &Rig, node: &str) {
     let named = eventually(Duration::from_secs(2), || {
         format!("{}{}", rig.server.stdout(), rig.server.stderr()).contains(node)
     });
-    assert!(named, "no log line names {node}:\n{}", rig.server.describe());
+    assert!(
+        named,
+        "no log line names {node}:\n{}",
+        rig.server.describe()
+    );
 }
 
 fn dead_rig(extra: &str) -> (Rig, String) {
@@ -101,27 +126,37 @@ fn refused_connects_get_a_503_page_before_idle_timeout() {
         let show = rig.mgmt().listing("show service proxy");
         assert!(show.contains(&"  pend clients: 1".to_string()), "{show:?}");
     }
+    assert_attempted(&rig, &node);
 }
 
 #[test]
 fn unreachable_node_gets_a_503_or_504_page_before_idle_timeout() {
     // RP-4, RP-10: connects that never complete.
     let hole = Blackhole::start();
-    assert!(hole.swallows(Duration::from_millis(300)), "blackhole port accepts connects");
+    assert!(
+        hole.swallows(Duration::from_millis(300)),
+        "blackhole port accepts connects"
+    );
     let rig = Rig::launch(Kind::UnderTest, &pool_of(&["hole"], ""))
         .no_backends()
         .var("hole_port", &hole.port().to_string())
         .start();
+    let node = format!("127.0.0.1:{}", hole.port());
     let mut c = rig.client();
     c.send("GET /x HTTP/1.0\r\n\r\n");
     if expect_divergence("RP-10") {
         expect_error_page(&mut c, &[503, 504], Duration::from_secs(15));
+        assert_logged(&rig, &node);
     } else {
         assert_no_reply(&mut c, Duration::from_millis(1500));
         let pending = rig.mgmt().listing("pending");
         assert_eq!(pending.len(), 1, "{pending:?}");
-        assert!(pending[0].starts_with(&format!("proxy 127.0.0.1:{} ", hole.port())));
+        assert!(
+            pending[0].starts_with(&format!("proxy {node} ")),
+            "{pending:?}"
+        );
     }
+    assert_attempted(&rig, &node);
 }
 
 #[test]
@@ -168,7 +203,11 @@ fn backend_reset_before_headers_gets_a_502_page_without_retries() {
     } else {
         assert_no_reply(&mut c, Duration::from_millis(1500));
     }
-    assert_eq!(rig.backend().request_count(), 1, "not retried without enable_error_retries");
+    assert_eq!(
+        rig.backend().request_count(),
+        1,
+        "not retried without enable_error_retries"
+    );
 }
 
 const RETRIES: &str = "  SET enable_error_retries = on\n  SET error_retry_schedule = 0,0,0\n";
@@ -181,7 +220,9 @@ fn safe_requests_are_retried_after_a_reset_before_headers() {
     let mut c = rig.client();
     c.send("GET /hello HTTP/1.0\r\n\r\n");
     if expect_divergence("RP-37") {
-        let r = c.try_response(false, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+        let r = c
+            .try_response(false, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.body, HELLO_BODY);
         assert_eq!(rig.backend().request_count(), 2);
     } else {
@@ -209,11 +250,16 @@ fn a_resetting_node_is_retried_on_another_node() {
 #[test]
 fn unbuffered_bodies_are_not_replayed() {
     // Point 4: a POST whose body was streamed to the backend is not sent again: 502.
-    let rig = Rig::under_test(&obs_proxy(&format!("{RETRIES}  SET buffer_backend_connect = 0\n")));
+    let rig = Rig::under_test(&obs_proxy(&format!(
+        "{RETRIES}  SET buffer_backend_connect = 0\n"
+    )));
     rig.backend().script([Action::Reset]);
     let body = vec![b'p'; 64 * 1024];
     let mut c = rig.client();
-    c.send(format!("POST /upload HTTP/1.0\r\nContent-Length: {}\r\n\r\n", body.len()));
+    c.send(format!(
+        "POST /upload HTTP/1.0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
     c.send(&body);
     if expect_divergence("RP-37") {
         expect_error_page(&mut c, &[502], Duration::from_secs(5));
@@ -262,7 +308,10 @@ fn pipelined_requests_are_answered_in_order() {
     c.send("GET /echo HTTP/1.1\r\nHost: foo\r\n\r\nGET /hello HTTP/1.1\r\nHost: foo\r\nConnection: close\r\n\r\n");
     if expect_divergence("RP-30") {
         let first = c.response();
-        assert!(first.body_text().starts_with("GET /echo HTTP/1.0\r\n"), "{first:?}");
+        assert!(
+            first.body_text().starts_with("GET /echo HTTP/1.0\r\n"),
+            "{first:?}"
+        );
         assert!(first.keeps_alive());
         let second = c.response();
         assert_eq!(second.body, HELLO_BODY);
@@ -272,7 +321,10 @@ fn pipelined_requests_are_answered_in_order() {
     } else {
         let r = c.response();
         assert_eq!(r.status_line, "HTTP/1.0 400 Bad request");
-        assert_eq!(r.body_text(), page("400 - Bad request", "Can't pipeline to HTTP/1.0"));
+        assert_eq!(
+            r.body_text(),
+            page("400 - Bad request", "Can't pipeline to HTTP/1.0")
+        );
         assert_eq!(r.header("Connection"), Some("keep-alive"), "HTTP-15 quirk");
         c.read_to_close(Duration::from_secs(3));
     }
@@ -285,7 +337,9 @@ fn chunked_request_without_buffer_uploads_is_refused_before_any_backend() {
     let rig = Rig::under_test(&obs_proxy(""));
     let mut c = rig.client();
     c.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
-    let reached = rig.backend().wait_until(Duration::from_secs(2), |n| n.open > 0);
+    let reached = rig
+        .backend()
+        .wait_until(Duration::from_secs(2), |n| n.open > 0);
     thread::sleep(Duration::from_millis(200));
     let _ = c.try_send("5\r\nhello\r\n0\r\n\r\n");
     let r = c.response();
@@ -295,7 +349,10 @@ fn chunked_request_without_buffer_uploads_is_refused_before_any_backend() {
         assert!(!reached, "a backend was contacted");
         assert_eq!(rig.backend().request_count(), 0);
     } else {
-        assert_eq!(r.body_text(), page("400 - Bad request", "Can't pipeline to HTTP/1.0"));
+        assert_eq!(
+            r.body_text(),
+            page("400 - Bad request", "Can't pipeline to HTTP/1.0")
+        );
         assert!(rig.backend().wait_for_requests(1, Duration::from_secs(2)));
         let got = rig.backend().last_request().expect("head forwarded");
         assert_eq!(got.header("Transfer-Encoding"), Some("chunked"));
@@ -326,10 +383,15 @@ fn a_client_that_stops_mid_body_frees_its_backend() {
     let mut c = rig.client();
     c.send("POST /upload HTTP/1.0\r\nContent-Length: 1000\r\n\r\n");
     c.send([b'x'; 100]);
-    assert!(rig.backend().wait_until(Duration::from_secs(3), |n| n.open == 1));
+    assert!(rig
+        .backend()
+        .wait_until(Duration::from_secs(3), |n| n.open == 1));
     thread::sleep(Duration::from_millis(200));
     drop(c);
-    assert!(rig.backend().wait_open(0, Duration::from_secs(3)), "backend connection kept");
+    assert!(
+        rig.backend().wait_open(0, Duration::from_secs(3)),
+        "backend connection kept"
+    );
     let got = rig.backend().last_request().expect("the partial request");
     assert!(!got.body_complete);
     assert_eq!(got.body_len, 100);
@@ -390,7 +452,10 @@ fn answered_or_closed(port: u16, request: &str, leave: bool) -> Result<String, S
     match c.try_response(false, BAD_INPUT_BOUND) {
         Ok(r) => Ok(r.status_line),
         Err(_) if c.end() != End::Open => Ok("<closed>".to_string()),
-        Err(e) => Err(format!("{request:?}: neither answered nor closed after {:?}: {e}", t.elapsed())),
+        Err(e) => Err(format!(
+            "{request:?}: neither answered nor closed after {:?}: {e}",
+            t.elapsed()
+        )),
     }
 }
 
@@ -398,7 +463,8 @@ fn answered_or_closed(port: u16, request: &str, leave: bool) -> Result<String, S
 fn bad_input_is_answered_or_closed_and_nothing_leaks() {
     // HTTP-16/18, RP-27/28/38, SVC-7: every request answered or closed; afterwards no client
     // socket, no spool file and no extra descriptors remain, and the proxy still serves.
-    let extra = "  SET idle_timeout = 2\n  SET buffer_uploads = on\n  SET buffer_uploads_path = {spool}\n";
+    let extra =
+        "  SET idle_timeout = 2\n  SET buffer_uploads = on\n  SET buffer_uploads_path = {spool}\n";
     let rig = Rig::under_test(&obs_proxy(extra));
     assert_eq!(rig.get("/hello").status(), 200);
     let pid = rig.server.pid();
@@ -413,37 +479,43 @@ fn bad_input_is_answered_or_closed_and_nothing_leaks() {
         .map(|h| h.join().expect("client thread"))
         .collect();
     for ((req, _), res) in BAD_INPUT.iter().zip(&results) {
-        eprintln!("{:?} -> {res:?}", req.split("\r\n\r\n").next().unwrap_or(""));
+        eprintln!(
+            "{:?} -> {res:?}",
+            req.split("\r\n\r\n").next().unwrap_or("")
+        );
     }
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rig.get("/hello").status(), 200, "still serving");
     let mut m = rig.mgmt();
     let no_clients = eventually(Duration::from_secs(8), || {
-        !m.listing("socks summary").iter().any(|l| l.contains("ClientProxy"))
+        !m.listing("socks summary")
+            .iter()
+            .any(|l| l.contains("ClientProxy"))
     });
     assert!(no_clients, "{:?}", m.listing("socks"));
-    // The original leaks the backend connection of a request it refused with `Can't pipeline`
-    // (RP-29: head forwarded, client closed, backend left in `wait_res` for good).
-    let idle_only = eventually(Duration::from_secs(3), || {
-        idle_backends(&mut m) == Some(rig.backend().open_connections())
-    });
-    let states = m.listing("states proxy");
-    if expect_divergence("RP-29") {
-        assert!(idle_only, "busy backend sockets left: {states:?} / {:?}", rig.backend().counters());
-    } else {
-        eprintln!("reference backend sockets afterwards: {states:?}");
-    }
-    // The original leaks the spool file and its descriptor of every buffered upload it closes
-    // itself (idle timeout, malformed chunks): it only purges on client disconnect (RP-27).
-    let spool_clean = eventually(Duration::from_secs(3), || rig.spool_files().is_empty());
-    let fds_settled = eventually(Duration::from_secs(3), || open_fds(pid) <= fds_before + 2);
     if expect_divergence("RP-27") {
+        // Only idle backend connections remain; no spool file, no extra descriptor. (The
+        // original leaks the spool file and descriptor of every buffered upload it closes
+        // itself, RP-27, and may leave the backend of a `Can't pipeline` refusal in
+        // `wait_res` for good, RP-29.)
+        let idle_only = eventually(Duration::from_secs(3), || {
+            idle_backends(&mut m) == Some(rig.backend().open_connections())
+        });
+        assert!(
+            idle_only,
+            "busy backend sockets left: {:?} / {:?}",
+            m.listing("states proxy"),
+            rig.backend().counters()
+        );
+        let spool_clean = eventually(Duration::from_secs(3), || rig.spool_files().is_empty());
         assert!(spool_clean, "spool files left: {:?}", rig.spool_files());
+        let fds_settled = eventually(Duration::from_secs(3), || open_fds(pid) <= fds_before + 2);
         assert!(fds_settled, "fds {fds_before} -> {}", open_fds(pid));
     } else {
         eprintln!(
-            "reference afterwards: spool files {:?}, fds {fds_before} -> {}",
+            "reference afterwards: {:?}, spool files {:?}, fds {fds_before} -> {}",
+            m.listing("states proxy"),
             rig.spool_files(),
             open_fds(pid)
         );
@@ -465,14 +537,22 @@ fn heavy_ten_thousand_idle_connections_stay_cheap_and_the_proxy_responsive() {
     let t = Instant::now();
     let idle: Vec<Client> = (0..IDLE_CONNECTIONS).map(|_| rig.client()).collect();
     assert!(
-        eventually(Duration::from_secs(20), || open_fds(pid) >= fds_before + IDLE_CONNECTIONS),
+        eventually(Duration::from_secs(20), || open_fds(pid)
+            >= fds_before + IDLE_CONNECTIONS),
         "server holds {} fds",
         open_fds(pid)
     );
-    eprintln!("{IDLE_CONNECTIONS} idle connections accepted in {:?}", t.elapsed());
+    eprintln!(
+        "{IDLE_CONNECTIONS} idle connections accepted in {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
     assert_eq!(rig.get("/hello").body, HELLO_BODY);
-    assert!(t.elapsed() < Duration::from_secs(2), "slow under idle load: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "slow under idle load: {:?}",
+        t.elapsed()
+    );
     let grown = rss_kib(pid).saturating_sub(rss_before);
     eprintln!("RSS grew {grown} KiB for {IDLE_CONNECTIONS} idle connections");
     assert!(

@@ -223,10 +223,7 @@ impl Recorded {
 
     /// The head's lines without line ends, request line first, blank line excluded.
     pub fn lines(&self) -> Vec<&str> {
-        self.head
-            .trim_end_matches("\r\n")
-            .split("\r\n")
-            .collect()
+        self.head.trim_end_matches("\r\n").split("\r\n").collect()
     }
 
     /// `length=<n> crc32=<hex>`, as `/upload` answers.

@@ -89,7 +89,9 @@ impl Pattern {
 
     /// Fills `buf` with the next bytes; returns how many (0 when the stream is done).
     pub fn fill(&mut self, buf: &mut [u8]) -> usize {
-        let n = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let n = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         let mut i = 0;
         while i < n {
             if self.used == 8 {

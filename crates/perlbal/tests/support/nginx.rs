@@ -113,7 +113,10 @@ impl Nginx {
                 return Ok(nginx);
             }
             if Instant::now() >= deadline {
-                return Err(format!("nginx not listening on {port}: {}", nginx.error_log()));
+                return Err(format!(
+                    "nginx not listening on {port}: {}",
+                    nginx.error_log()
+                ));
             }
             thread::sleep(Duration::from_millis(20));
         }

@@ -223,14 +223,21 @@ impl Rig {
     pub fn requests_since(&self, marks: &[usize]) -> Vec<(String, Recorded)> {
         let mut out = Vec::new();
         for ((name, b), &skip) in self.backends.iter().zip(marks) {
-            out.extend(b.requests_since(skip).into_iter().map(|r| (name.clone(), r)));
+            out.extend(
+                b.requests_since(skip)
+                    .into_iter()
+                    .map(|r| (name.clone(), r)),
+            );
         }
         out
     }
 
     /// Current request counts of every backend.
     pub fn marks(&self) -> Vec<usize> {
-        self.backends.iter().map(|(_, b)| b.request_count()).collect()
+        self.backends
+            .iter()
+            .map(|(_, b)| b.request_count())
+            .collect()
     }
 
     /// A comparable text of what the backends received: per request its backend, connection

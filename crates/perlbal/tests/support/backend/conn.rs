@@ -286,8 +286,19 @@ impl Conn<'_> {
     }
 
     /// Status line + headers (+ Connection for keep-alive) + blank line + body (none for HEAD).
-    fn respond(&mut self, code: u16, reason: &str, extra: &[&str], body: &[u8], keep: bool) -> After {
-        let version = if self.shared.opts.http11 { "1.1" } else { "1.0" };
+    fn respond(
+        &mut self,
+        code: u16,
+        reason: &str,
+        extra: &[&str],
+        body: &[u8],
+        keep: bool,
+    ) -> After {
+        let version = if self.shared.opts.http11 {
+            "1.1"
+        } else {
+            "1.0"
+        };
         let mut out = format!("HTTP/{version} {code} {reason}\r\n");
         for h in extra {
             out.push_str(h);
@@ -475,4 +486,3 @@ pub fn phrase(code: u16) -> &'static str {
         _ => "Whatever",
     }
 }
-

@@ -189,6 +189,25 @@ fn scripts_routes_and_always_override_the_path_table() {
     assert_eq!(ask(&b, "GET /status/404 HTTP/1.0\r\n\r\n").body, HELLO_BODY);
     b.set_always(None);
     assert_eq!(ask(&b, "GET /status/404 HTTP/1.0\r\n\r\n").status(), 404);
+    b.set_route(
+        "/k",
+        Action::raw_keep("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nk"),
+    );
+    let reqs: [&[u8]; 2] = [b"GET /k HTTP/1.0\r\n\r\n", b"GET /hello HTTP/1.0\r\n\r\n"];
+    let out = converse(b.port(), &reqs, IO_TIMEOUT);
+    assert_eq!(out.responses.len(), 2, "raw_keep keeps the connection");
+}
+
+#[test]
+fn close_all_ends_idle_connections_from_the_backend_side() {
+    let b = Backend::new();
+    let mut c = Client::connect(b.port());
+    c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    c.response();
+    assert_eq!(b.open_connections(), 1);
+    b.close_all();
+    c.read_to_close(Duration::from_secs(2));
+    assert!(b.wait_open(0, Duration::from_secs(2)));
 }
 
 #[test]

@@ -300,6 +300,64 @@ fn chunked_uploads_are_buffered_and_sent_with_a_length() {
     }
 }
 
+#[test]
+fn oversized_chunked_uploads_are_dropped() {
+    // SVC-7, RP-28: past max_chunked_request_size the client is closed without a reply, the
+    // spool file removed, and no backend contacted.
+    let extra = format!("{SPOOLED}  SET max_chunked_request_size = 10\n");
+    let p = RigPair::start(&obs_proxy(&extra));
+    p.assert_same(
+        "proxy",
+        &[
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n01234567890123456789\r\n0\r\n\r\n",
+        ],
+    );
+    for rig in p.sides() {
+        assert_eq!(
+            rig.backend().request_count(),
+            1,
+            "only the 10-byte upload went out"
+        );
+        assert!(eventually(Duration::from_secs(2), || rig
+            .spool_files()
+            .is_empty()));
+    }
+}
+
+#[test]
+fn connect_ahead_opens_spare_connections_one_per_event() {
+    // SVC-21, RP-3, MGMT-10: a spawn pass runs when connect_ahead changes on an enabled service
+    // (not at startup, not on a timer), and opens at most one connection per node per pass.
+    let p = RigPair::start(&obs_proxy(""));
+    p.assert_mgmt(&["set proxy.connect_ahead = 2"], Compare::Exact);
+    for rig in p.sides() {
+        let b = rig.backend();
+        assert!(
+            b.wait_until(Duration::from_secs(3), |c| c.accepted >= 1),
+            "{:?}",
+            b.counters()
+        );
+    }
+    thread::sleep(Duration::from_millis(300));
+    let mut ms = p.each(|rig| rig.mgmt());
+    let show = same_listing(&p, &mut ms, "show service proxy", keep, false);
+    let [r, o] = p.each(|rig| rig.backend().counters());
+    assert_eq!(r, o, "backend connections after the change");
+    assert!(
+        show.contains(&format!(" connect-ahead: {}/2", r.accepted)),
+        "{show:?}"
+    );
+    p.assert_same(
+        "proxy",
+        &["GET /hello HTTP/1.0\r\n\r\n", "GET /hello HTTP/1.0\r\n\r\n"],
+    );
+    thread::sleep(Duration::from_millis(300));
+    let [r, o] = p.each(|rig| rig.backend().counters());
+    assert_eq!(r, o, "backend connections after two requests");
+    same_listing(&p, &mut ms, "show service proxy", keep, false);
+}
+
 /// Sends a `Content-Length` upload of `len` pattern bytes to `/upload` and returns the reply.
 fn upload(rig: &Rig, len: u64, seed: u64) -> Response {
     let mut c = rig.client();

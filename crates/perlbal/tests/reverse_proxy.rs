@@ -89,6 +89,53 @@ fn concurrent_keep_alive_clients_share_few_backend_connections() {
     );
 }
 
+#[test]
+fn idle_backend_connections_closed_by_the_backend_are_not_used() {
+    // RP-2, RP-7, RP-38: a kept-alive backend connection that the backend closes while idle
+    // is dropped; the next request gets a fresh one.
+    let rig = Rig::under_test(&obs_proxy(""));
+    assert_eq!(rig.get("/hello").status(), 200);
+    let b = rig.backend();
+    b.close_all();
+    assert!(b.wait_open(0, Duration::from_secs(2)));
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(rig.get("/hello").body, HELLO_BODY);
+    assert_eq!(b.requests_per_connection(), [1, 1]);
+}
+
+#[test]
+fn a_node_going_down_at_run_time_leaves_the_others_serving() {
+    // RP-3, RP-10, RP-11: one of two nodes stops listening and drops its connections; every
+    // later request is served by the other.
+    let mut rig = Rig::launch(Kind::UnderTest, &two_node_proxy())
+        .backend("second", Default::default())
+        .start();
+    for _ in 0..6 {
+        assert_eq!(rig.get("/hello").status(), 200);
+    }
+    let down = rig.backend_mut("backend");
+    down.stop_listening();
+    down.close_all();
+    let before = rig.backend().request_count();
+    for _ in 0..4 {
+        let mut c = rig.client();
+        c.send("GET /hello HTTP/1.0\r\n\r\n");
+        let r = c
+            .try_response(false, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.body, HELLO_BODY);
+    }
+    assert_eq!(rig.backend().request_count(), before);
+}
+
+/// The OBS proxy over two nodes, `{backend_port}` and `{second_port}`.
+fn two_node_proxy() -> String {
+    obs_proxy("").replace(
+        "  POOL backends ADD 127.0.0.1:{backend_port}\n",
+        "  POOL backends ADD 127.0.0.1:{backend_port}\n  POOL backends ADD 127.0.0.1:{second_port}\n",
+    )
+}
+
 fn nginx_docroot() -> (Docroot, Vec<u8>) {
     let d = Docroot::empty();
     d.file(

@@ -464,21 +464,6 @@ pub fn fold_node_times(line: &str) -> String {
     }
 }
 
-/// The listing of a management command with each line normalised by the server's ports and
-/// paths; sorted if `sorted` (for the original's unordered listings, MGMT-43).
-pub fn listing(server: &Perlbal, command: &str, sorted: bool) -> Vec<String> {
-    let mut m = server.mgmt();
-    let mut lines: Vec<String> = m
-        .listing(command)
-        .iter()
-        .map(|l| server.normalize(l))
-        .collect();
-    if sorted {
-        lines.sort();
-    }
-    lines
-}
-
 /// Resident set size of a process in KiB (`VmRSS` from `/proc/<pid>/status`).
 pub fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -497,9 +482,4 @@ pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0)
-}
-
-/// Reads one response, allowing `wait` for it (for slow paths).
-pub fn response_within(c: &mut Client, wait: Duration) -> Result<Response, String> {
-    c.try_response(false, wait)
 }

@@ -160,6 +160,53 @@ fn unreachable_node_gets_a_503_or_504_page_before_idle_timeout() {
 }
 
 #[test]
+fn connects_that_time_out_are_retried_on_another_node() {
+    // Point 4, RP-4: a request that never reached a backend is safe to send elsewhere. The
+    // original leaves it on the unreachable node's pending connect (closed after 5-15 s).
+    let hole = Blackhole::start();
+    let template = pool_of(
+        &["hole", "backend"],
+        &format!("{RETRIES}  SET idle_timeout = 10\n"),
+    );
+    let rig = Rig::launch(Kind::UnderTest, &template)
+        .var("hole_port", &hole.port().to_string())
+        .start();
+    if !expect_divergence("RP-10") {
+        return;
+    }
+    for _ in 0..4 {
+        let mut c = rig.client();
+        c.send("GET /hello HTTP/1.0\r\n\r\n");
+        let r = c
+            .try_response(false, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.body, HELLO_BODY);
+    }
+}
+
+#[test]
+fn no_node_at_all_gets_a_503_page() {
+    // RP-10, LOG-3: an empty pool, or no pool, leaves the original's clients waiting for
+    // idle_timeout ("No backend IP for service …" / "No pool! Can't spawn backends."). A
+    // service with a node in the same process proxies normally.
+    let template = format!(
+        "{}CREATE POOL empty\nCREATE SERVICE nodes0\n  SET role = reverse_proxy\n  SET listen = 127.0.0.1:{{nodes0_port}}\n  SET pool = empty\nENABLE nodes0\nCREATE SERVICE nopool\n  SET role = reverse_proxy\n  SET listen = 127.0.0.1:{{nopool_port}}\nENABLE nopool\n",
+        obs_proxy("")
+    );
+    let rig = Rig::under_test(&template);
+    assert_eq!(rig.get("/hello").body, HELLO_BODY);
+    for svc in ["nodes0", "nopool"] {
+        let mut c = Client::connect(rig.server.port(svc));
+        c.send("GET /x HTTP/1.0\r\n\r\n");
+        if expect_divergence("RP-10") {
+            expect_error_page(&mut c, &[503], Duration::from_secs(15));
+        } else {
+            assert_no_reply(&mut c, Duration::from_millis(1000));
+        }
+    }
+}
+
+#[test]
 fn a_dead_node_beside_a_live_one_does_not_fail_requests() {
     // RP-3, RP-10: refused connects pause that node; the request is served by the live one.
     let port = refusing_port();

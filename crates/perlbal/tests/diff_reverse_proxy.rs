@@ -490,6 +490,8 @@ fn failed_verify_marks_node_noverify() {
         let got = rig.backend().requests();
         let methods: Vec<(usize, &str)> = got.iter().map(|r| (r.conn, r.method())).collect();
         assert_eq!(methods, [(1, "OPTIONS"), (2, "GET")]);
+        // With persist_backend on, the unverified connection still asks for keep-alive.
+        assert_eq!(got[1].header("Connection"), Some("keep-alive"));
         let noverify = rig.mgmt().listing("noverify");
         let node = rig.backend().node();
         assert!(
@@ -621,6 +623,9 @@ fn error_retry_budget_is_per_client_connection() {
     let p = RigPair::start(&obs_proxy(extra));
     let r500 = "GET /status/500 HTTP/1.1\r\nHost: a\r\n\r\n";
     p.assert_same_conversations("proxy", &[&[r500, r500]]);
+    for rig in p.sides() {
+        assert_eq!(rig.backend().request_count(), 4, "3 attempts, then 1");
+    }
 }
 
 #[test]

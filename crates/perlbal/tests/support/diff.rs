@@ -185,29 +185,35 @@ impl Pair {
     /// `USE` context carries) and panics with every reply that differs under `mode`.
     #[track_caller]
     pub fn assert_mgmt(&self, commands: &[&str], mode: Compare) {
-        let (mut rm, mut om) = self.mgmt();
-        let mut mismatches = Vec::new();
-        for cmd in commands {
-            let r = reply_any(&mut rm, &self.reference.fill(cmd));
-            let o = reply_any(&mut om, &self.ours.fill(cmd));
-            let r = compare_form(&self.reference.normalize(&r.join("\n")), mode);
-            let o = compare_form(&self.ours.normalize(&o.join("\n")), mode);
-            if r != o {
-                mismatches.push(format!(
-                    "command `{cmd}` ({mode:?})\n--- reference ---\n{}\n--- under test ---\n{}\n",
-                    r.join("\n"),
-                    o.join("\n")
-                ));
-            }
-        }
-        assert!(
-            mismatches.is_empty(),
-            "{} of {} management replies differ from the reference:\n{}",
-            mismatches.len(),
-            commands.len(),
-            mismatches.join("\n")
-        );
+        assert_mgmt_between(&self.reference, &self.ours, commands, mode);
     }
+}
+
+/// [`Pair::assert_mgmt`] for any two servers with a `{mgmt_port}`.
+#[track_caller]
+pub fn assert_mgmt_between(reference: &Perlbal, ours: &Perlbal, commands: &[&str], mode: Compare) {
+    let (mut rm, mut om) = (reference.mgmt(), ours.mgmt());
+    let mut mismatches = Vec::new();
+    for cmd in commands {
+        let r = reply_any(&mut rm, &reference.fill(cmd));
+        let o = reply_any(&mut om, &ours.fill(cmd));
+        let r = compare_form(&reference.normalize(&r.join("\n")), mode);
+        let o = compare_form(&ours.normalize(&o.join("\n")), mode);
+        if r != o {
+            mismatches.push(format!(
+                "command `{cmd}` ({mode:?})\n--- reference ---\n{}\n--- under test ---\n{}\n",
+                r.join("\n"),
+                o.join("\n")
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} management replies differ from the reference:\n{}",
+        mismatches.len(),
+        commands.len(),
+        mismatches.join("\n")
+    );
 }
 
 /// The probe that ends a reply of unknown shape: no other command prints its answer.
@@ -229,7 +235,8 @@ pub fn reply_any(m: &mut Mgmt, cmd: &str) -> Vec<String> {
     }
 }
 
-fn compare_form(text: &str, mode: Compare) -> Vec<String> {
+/// `text` as the list of lines compared under `mode`.
+pub fn compare_form(text: &str, mode: Compare) -> Vec<String> {
     let mut lines: Vec<String> = text
         .split('\n')
         .map(|l| match mode {

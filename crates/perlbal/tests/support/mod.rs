@@ -1,6 +1,7 @@
 //! Shared end-to-end and differential test harness: starts real `perlbal` binaries (ours or the
-//! Perl reference) on real config files, builds docroot fixtures, and talks to the servers over
-//! real loopback TCP sockets with raw bytes. Every read is bounded so no test can hang.
+//! Perl reference) on real config files, builds docroot fixtures, runs test backends (a scriptable
+//! one of ours and a real nginx) behind reverse proxies, and talks to the servers over real
+//! loopback TCP sockets with raw bytes. Every read is bounded so no test can hang.
 //!
 //! Binary under test: our `perlbal` (`CARGO_BIN_EXE_perlbal`), or whatever `PERLBAL_TEST_BIN`
 //! names. `PERLBAL_TEST_BIN=/usr/bin/perlbal cargo test -p perlbal` runs the whole suite against
@@ -8,13 +9,17 @@
 //! [`expect_divergence`].
 #![allow(dead_code, unused_imports)]
 
+pub mod backend;
+pub mod checksum;
 pub mod configs;
 pub mod diff;
 pub mod docroot;
 pub mod http;
 pub mod mgmt;
+pub mod nginx;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod tempdir;
 pub mod text;
 

@@ -141,7 +141,6 @@ impl SockState {
         if class == SockClass::BackendHttp {
             return match self {
                 SockState::Connecting | SockState::SendingReq => (false, true),
-                SockState::Bored => (false, false),
                 _ => (true, false),
             };
         }
@@ -266,7 +265,11 @@ impl SockEntry {
     /// The one-line description used by `socks` (MGMT-19).
     pub fn describe(&self) -> String {
         let state = self.state();
-        let (read, write) = state.watched_events(self.class);
+        let (mut read, write) = state.watched_events(self.class);
+        if self.class == SockClass::BackendHttp && state == SockState::Bored {
+            // A connection that never served is not read from yet (connect-ahead).
+            read = self.requests() > 0;
+        }
         let mut out = String::with_capacity(96);
         out.push_str(self.class.perl_name());
         out.push('(');
@@ -281,11 +284,16 @@ impl SockEntry {
             let _ = write!(out, ": {}", lock(&self.detail));
             return out;
         }
-        if let Some(peer) = self.peer {
+        // A socket still connecting has no peer address yet (the original prints none).
+        let connecting = self.class == SockClass::BackendHttp && state == SockState::Connecting;
+        if let (Some(peer), false) = (self.peer, connecting) {
             let _ = write!(out, " to {peer}");
         }
+        let local_port = self.local_port;
         if self.class == SockClass::BackendHttp {
-            let _ = write!(out, ": localport={}", self.local_port);
+            if local_port > 0 {
+                let _ = write!(out, ": localport={local_port}");
+            }
             let client = self.client_fd.load(Ordering::Relaxed);
             if client >= 0 {
                 let _ = write!(out, "; client={client}");
@@ -302,12 +310,7 @@ impl SockEntry {
             return out;
         }
         if self.class.is_http_client() {
-            let _ = write!(
-                out,
-                ": localport={}; reqs={}",
-                self.local_port,
-                self.requests()
-            );
+            let _ = write!(out, ": localport={local_port}; reqs={}", self.requests());
             if let Some(name) = state.name() {
                 let _ = write!(out, "; {name}");
             }
@@ -344,6 +347,14 @@ pub struct Registry {
 #[derive(Debug)]
 pub struct SockHandle {
     entry: Arc<SockEntry>,
+}
+
+impl SockHandle {
+    /// A shared view of the entry, for observers that outlive no one (e.g. a pool listing
+    /// connects in progress).
+    pub fn entry(&self) -> Arc<SockEntry> {
+        Arc::clone(&self.entry)
+    }
 }
 
 impl std::ops::Deref for SockHandle {

@@ -89,6 +89,9 @@ impl NodeUsage {
 /// A pool as the data path sees it.
 #[derive(Debug)]
 pub struct PoolView {
+    pub name: String,
+    /// When the node file (if any) was last looked at, shared across snapshots (POOL-4).
+    pub nodefile_checked: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub nodes: Vec<SocketAddrV4>,
     pub usage: Arc<NodeUsage>,
 }

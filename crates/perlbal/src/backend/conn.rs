@@ -21,11 +21,12 @@ use perlbal_http::{
     verify_reply_keeps_alive, HeadError, HeadScan, HeadScanner, ResponseHead,
     MAX_RESPONSE_HEAD_BYTES,
 };
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::nodes;
-use crate::registry::{registry, SockClass, SockHandle, SockInfo, SockState};
+use crate::registry::{registry, SockClass, SockEntry, SockHandle, SockInfo, SockState};
 use crate::runtime::current_worker;
 
 /// How long a TCP connect may take (RP-4, RP-46).
@@ -63,6 +64,8 @@ pub struct Backend {
     created: Instant,
     uses: u32,
     has_attention: bool,
+    /// Whether `socks` shows `has_attention` (verify_backend is on).
+    shows_attention: bool,
     /// From the backend's `Keep-Alive: timeout=N` (RP-2 `too_close_disconnect`).
     disconnect_at: Option<Instant>,
     /// Bytes read past the end of the current response head (the start of its body).
@@ -75,32 +78,35 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-impl Backend {
-    /// Connects to `node` for `service` and, if `verify_path` is given (and the node is not on
-    /// the no-verify list), verifies it with an OPTIONS request.
-    pub async fn connect(
-        node: SocketAddrV4,
-        service: &Arc<str>,
-        verify_path: Option<&str>,
-    ) -> Result<Backend, ConnectError> {
+/// A connection being opened: the connect is under way and `socks` lists the socket as
+/// `connecting`.
+pub struct Connecting {
+    sock: SockHandle,
+    stream: TcpStream,
+    node: SocketAddrV4,
+}
+
+impl Connecting {
+    /// Starts a non-blocking connect to `node` for `service` and lists the socket. Must run on
+    /// a worker (the socket joins its event loop).
+    pub fn start(node: SocketAddrV4, service: &Arc<str>) -> io::Result<Connecting> {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(true)?;
+        socket.set_cloexec(true)?;
         nodes::record_attempt(node);
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(node)).await;
-        nodes::record_connect(node);
-        let stream = match connected {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(ConnectError::Connect(e)),
-            Err(_) => {
-                return Err(ConnectError::Connect(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "connect timed out",
-                )))
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let local_port = stream.local_addr().map_or(0, |a| a.port());
+        match socket.connect(&SocketAddr::V4(node).into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        let local_port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map_or(0, |a| a.port());
         let sock = registry().register(
             SockInfo {
-                fd: stream.as_raw_fd(),
+                fd: socket.as_raw_fd(),
                 class: SockClass::BackendHttp,
                 peer: Some(SocketAddr::V4(node)),
                 local_port,
@@ -109,6 +115,35 @@ impl Backend {
             },
             SockState::Connecting,
         );
+        let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
+        Ok(Connecting { sock, stream, node })
+    }
+
+    /// The socket's registry entry (its state tells `connecting` from `verifying_backend`).
+    pub fn entry(&self) -> Arc<SockEntry> {
+        self.sock.entry()
+    }
+
+    /// Connects and, if `verify_path` is given (and the node is not on the no-verify list),
+    /// verifies the node with an OPTIONS request.
+    pub async fn finish(self, verify_path: Option<&str>) -> Result<Backend, ConnectError> {
+        let Connecting { sock, stream, node } = self;
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, stream.writable()).await;
+        nodes::record_connect(node);
+        match connected {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ConnectError::Connect(e)),
+            Err(_) => {
+                return Err(ConnectError::Connect(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connect timed out",
+                )))
+            }
+        }
+        if let Some(e) = stream.take_error().map_err(ConnectError::Connect)? {
+            return Err(ConnectError::Connect(e));
+        }
+        let _ = stream.set_nodelay(true);
         let mut backend = Backend {
             sock,
             stream,
@@ -117,6 +152,7 @@ impl Backend {
             created: Instant::now(),
             uses: 0,
             has_attention: false,
+            shows_attention: verify_path.is_some(),
             disconnect_at: None,
             leftover: Vec::new(),
         };
@@ -142,7 +178,9 @@ impl Backend {
         backend.sock.set_state(SockState::Bored);
         Ok(backend)
     }
+}
 
+impl Backend {
     /// RP-8: `OPTIONS <path> HTTP/1.0` with keep-alive; success when the reply allows
     /// keep-alive; its body (by Content-Length) is read and dropped.
     async fn verify(&mut self, path: &str) -> bool {
@@ -204,6 +242,7 @@ impl Backend {
             created,
             uses,
             has_attention,
+            shows_attention,
             disconnect_at,
             leftover,
             ..
@@ -217,6 +256,7 @@ impl Backend {
             created,
             uses,
             has_attention,
+            shows_attention,
             disconnect_at,
             leftover,
         })
@@ -302,6 +342,9 @@ impl Backend {
         self.uses += 1;
         self.sock.count_request();
         self.has_attention = true;
+        if self.shows_attention {
+            self.sock.set_attention(Some(true));
+        }
         self.disconnect_at = keep_alive_timeout.map(|t| Instant::now() + Duration::from_secs(t));
         self.sock.set_client_fd(None);
         self.sock.set_state(SockState::Bored);

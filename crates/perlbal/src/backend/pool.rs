@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::conn::{Backend, ConnectError};
-use crate::registry::unix_now;
+use super::conn::{Backend, ConnectError, Connecting};
+use crate::registry::{unix_now, SockEntry};
 use crate::service::{ProxySettings, ServiceConfig};
 
 /// How long a node is left alone after a failed connect (RP-10).
@@ -53,6 +53,7 @@ struct Waiter {
 /// A connect in progress to one node.
 struct Pending {
     started: u64,
+    socket: Arc<SockEntry>,
 }
 
 #[derive(Default)]
@@ -98,8 +99,8 @@ pub fn service_pool(service: &Arc<str>) -> Arc<ServicePool> {
 #[derive(Debug, Default)]
 pub struct PoolReport {
     pub waiting: usize,
-    /// `(node, seconds since the connect started)`.
-    pub pending: Vec<(SocketAddrV4, u64)>,
+    /// `(node, state name, seconds since the connect started)`.
+    pub pending: Vec<(SocketAddrV4, &'static str, u64)>,
     pub bored: usize,
     /// Per queue (high, normal, low): live waiting clients and the oldest's arrival time.
     pub queues: [(usize, Option<u64>); 3],
@@ -161,22 +162,32 @@ impl ServicePool {
             if inner.paused.contains_key(&node) || inner.pending.contains_key(&node) {
                 continue; // the slot is used up, as in the original
             }
-            inner.pending.insert(
-                node,
-                Pending {
-                    started: unix_now(),
-                },
-            );
-            self.start_connect(node, svc);
+            self.start_connect(inner, node, svc);
         }
     }
 
-    fn start_connect(self: &Arc<Self>, node: SocketAddrV4, svc: &ServiceConfig) {
+    fn start_connect(self: &Arc<Self>, inner: &mut Inner, node: SocketAddrV4, svc: &ServiceConfig) {
+        let connecting = match Connecting::start(node, &self.service) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    "service {}: cannot open a socket to {node}: {e}",
+                    self.service
+                );
+                return;
+            }
+        };
+        inner.pending.insert(
+            node,
+            Pending {
+                started: unix_now(),
+                socket: connecting.entry(),
+            },
+        );
         let pool = Arc::clone(self);
         let verify = svc.proxy.verify_backend_path.clone();
-        let service = Arc::clone(&self.service);
         tokio::task::spawn_local(async move {
-            let result = Backend::connect(node, &service, verify.as_deref()).await;
+            let result = connecting.finish(verify.as_deref()).await;
             pool.connect_finished(node, result);
         });
     }
@@ -192,9 +203,15 @@ impl ServicePool {
         let mut inner = self.lock();
         inner.pending.remove(&node);
         match result {
-            Ok(backend) => self.offer(&mut inner, backend, &svc),
+            Ok(backend) => {
+                // A spawn pass follows only when a waiting client took the connection (RP-3:
+                // passes run on dequeues, not on every connect).
+                if !self.offer(&mut inner, backend, &svc) {
+                    return;
+                }
+            }
             Err(ConnectError::Connect(e)) => {
-                tracing::info!("service {}: connect to {node} failed: {e}", self.service);
+                tracing::warn!("service {}: connect to {node} failed: {e}", self.service);
                 inner
                     .paused
                     .insert(node, Instant::now() + FAILED_NODE_PAUSE);
@@ -208,7 +225,10 @@ impl ServicePool {
                 }
             }
             Err(ConnectError::Verify) => {
-                tracing::info!("service {}: verify of {node} failed", self.service);
+                tracing::warn!(
+                    "service {}: verify of {node} failed; using it unverified for a minute",
+                    self.service
+                );
             }
         }
         self.spawn_pass(&mut inner, &svc);
@@ -228,24 +248,57 @@ impl ServicePool {
     }
 
     /// A connection became free: give it to the next waiting client, else keep it idle
-    /// (RP-5, RP-6).
-    fn offer(self: &Arc<Self>, inner: &mut Inner, mut backend: Backend, svc: &ServiceConfig) {
+    /// (RP-5, RP-6). True when a waiting client took it.
+    fn offer(
+        self: &Arc<Self>,
+        inner: &mut Inner,
+        mut backend: Backend,
+        svc: &ServiceConfig,
+    ) -> bool {
         if !svc.proxy.nodes().contains(&backend.node()) {
-            return; // the node left the pool (POOL-9): close
+            return false; // the node left the pool (POOL-9): close
         }
         while let Some(waiter) = next_waiter(inner, &svc.proxy) {
             match waiter.tx.send(backend) {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(returned) => backend = returned, // that client is gone; try the next
             }
         }
         if backend.uses() > 0 && inner.bored.len() >= svc.proxy.backend_persist_cache {
-            return; // too_many_bored: close
+            return false; // too_many_bored: close
         }
         if backend.has_attention() {
             inner.bored.push_front(backend);
         } else {
             inner.bored.push_back(backend);
+        }
+        false
+    }
+
+    /// Runs a spawn pass now (SVC-21: `connect_ahead` changed).
+    pub fn spawn_now(self: &Arc<Self>) {
+        let Some(svc) = crate::service::snapshot().service(&self.service).cloned() else {
+            return;
+        };
+        let mut inner = self.lock();
+        self.spawn_pass(&mut inner, &svc);
+    }
+
+    /// A request failed on a connection to `node` before any response (reset, closed): leave
+    /// the node alone for a moment and drop its idle connections, so a retry goes elsewhere.
+    pub fn note_failed_node(self: &Arc<Self>, node: SocketAddrV4, nodes: &[SocketAddrV4]) {
+        let mut inner = self.lock();
+        inner.bored.retain(|b| b.node() != node);
+        // Pause it only while another node can take the retry: a pool is never emptied by
+        // failing requests.
+        let now = Instant::now();
+        let another_usable = nodes
+            .iter()
+            .any(|n| *n != node && inner.paused.get(n).is_none_or(|until| *until <= now));
+        if another_usable {
+            inner.paused.insert(node, now + FAILED_NODE_PAUSE);
+            drop(inner);
+            self.schedule_unpause();
         }
     }
 
@@ -255,22 +308,23 @@ impl ServicePool {
             return;
         };
         let mut inner = self.lock();
-        if reusable {
-            self.offer(&mut inner, backend, &svc);
-        } else {
-            drop(backend);
+        // A pass follows a dequeue or a closed connection, as in the original.
+        if !reusable || self.offer(&mut inner, backend, &svc) {
+            self.spawn_pass(&mut inner, &svc);
         }
-        self.spawn_pass(&mut inner, &svc);
     }
 
     /// A snapshot of the pool for the management commands.
     pub fn report(&self) -> PoolReport {
         let inner = self.lock();
         let now = unix_now();
-        let mut pending: Vec<(SocketAddrV4, u64)> = inner
+        let mut pending: Vec<(SocketAddrV4, &'static str, u64)> = inner
             .pending
             .iter()
-            .map(|(node, p)| (*node, now.saturating_sub(p.started)))
+            .map(|(node, p)| {
+                let state = p.socket.state().name().unwrap_or("connecting");
+                (*node, state, now.saturating_sub(p.started))
+            })
             .collect();
         pending.sort();
         let mut queues = [(0, None); 3];

@@ -146,8 +146,8 @@ fn show_service(state: &State, svc: &ServiceState, out: &mut Output) {
     if role == "reverse_proxy" || role == "web_server" {
         out.line(format!("  pend clients: {}", report.waiting));
         out.line(format!("  pend backend: {}", report.pending.len()));
-        for (node, age) in &report.pending {
-            out.line(format!("   {node} - connecting - {age}s"));
+        for (node, state, age) in &report.pending {
+            out.line(format!("   {node} - {state} - {age}s"));
         }
     }
     if role == "reverse_proxy" {
@@ -187,7 +187,7 @@ fn states(state: &State, service: Option<&str>, out: &mut Output) {
         if let Some(name) = service {
             let counted = matches!(
                 entry.class(),
-                SockClass::ClientProxy | SockClass::ClientHttp
+                SockClass::ClientProxy | SockClass::ClientHttp | SockClass::BackendHttp
             );
             if !counted || entry.service() != Some(name) {
                 continue;
@@ -264,7 +264,7 @@ fn pending(state: &State, out: &mut Output) {
         if svc.role_name() != Some("reverse_proxy") {
             continue;
         }
-        for (node, age) in service_pool(&Arc::from(svc.name.as_str())).report().pending {
+        for (node, _, age) in service_pool(&Arc::from(svc.name.as_str())).report().pending {
             out.line(format!("{} {node} {age}", svc.name));
         }
     }

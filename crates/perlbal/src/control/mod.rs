@@ -6,6 +6,8 @@
 //! Work that must wait (letting every worker release a listening socket) is returned as an
 //! [`Effect`] and awaited after the lock is dropped, before the reply is written.
 
+pub use pool::NODEFILE_RECHECK_SECONDS;
+
 mod dump;
 mod inspect;
 mod output;
@@ -48,16 +50,22 @@ impl CommandContext {
     }
 }
 
-/// Work a command leaves to be done outside the state lock.
+/// Work a command leaves to be done outside the state lock (after the new configuration is
+/// published).
 pub enum Effect {
     /// Stop accepting on a listener and wait until its socket is closed.
     CloseListener(Listener),
+    /// Run a spawn pass for a reverse_proxy service (its `connect_ahead` changed, SVC-21).
+    SpawnBackends(String),
 }
 
 impl Effect {
     async fn run(self) {
         match self {
             Effect::CloseListener(listener) => listener.shutdown().await,
+            Effect::SpawnBackends(service) => {
+                crate::backend::pool::service_pool(&Arc::from(service.as_str())).spawn_now();
+            }
         }
     }
 }
@@ -202,6 +210,21 @@ pub fn start_serving(workers: Arc<Workers>) {
     let _ = control().workers.set(Arc::clone(&workers));
     let acceptor = acceptor();
     lock_state().activate_listeners(&workers, &acceptor);
+}
+
+/// POOL-4: when a connection to one of `pool`'s nodes is about to be made, re-reads its node
+/// file if it changed (the caller limits this to once every few seconds). True if the nodes
+/// changed (a new snapshot is then published).
+pub fn refresh_nodefile(pool: &str) -> bool {
+    let mut state = lock_state();
+    if !pool::refresh_nodefile(&mut state, pool) {
+        return false;
+    }
+    state.mark_changed();
+    let snapshot = snapshot::build(&state);
+    state.take_changed();
+    crate::service::publish(snapshot);
+    true
 }
 
 /// The pidfile configured with `SERVER pidfile`, if any.

@@ -4,7 +4,9 @@
 
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use perlbal_config::command::PoolAction;
 use perlbal_config::{CommandError, PoolParam, Setting, TunableValue};
@@ -24,10 +26,36 @@ pub struct PoolState {
     pub nodefile: Option<Nodefile>,
 }
 
-/// The node file a pool was loaded from (POOL-3).
+/// The node file a pool was loaded from (POOL-3), watched for changes (POOL-4).
 #[derive(Debug, Clone)]
 pub struct Nodefile {
     pub path: PathBuf,
+    modified: Option<SystemTime>,
+    /// When the data path last asked for a re-check (Unix seconds), shared with it.
+    pub checked: Arc<AtomicU64>,
+}
+
+/// How often a node file is looked at again, at most (POOL-4).
+pub const NODEFILE_RECHECK_SECONDS: u64 = 3;
+
+/// Re-reads `pool`'s node file if it changed since it was loaded. True if the nodes changed.
+pub fn refresh_nodefile(state: &mut State, pool: &str) -> bool {
+    let Some(pool) = state.pools.get_mut(pool) else {
+        return false;
+    };
+    let Some(nodefile) = pool.nodefile.as_mut() else {
+        return false;
+    };
+    let modified = nodefile.path.metadata().and_then(|m| m.modified()).ok();
+    if modified.is_none() || modified == nodefile.modified {
+        return false;
+    }
+    nodefile.modified = modified;
+    let Ok(text) = std::fs::read_to_string(&nodefile.path) else {
+        return false;
+    };
+    pool.load_nodes(&text);
+    true
 }
 
 impl PoolState {
@@ -125,8 +153,13 @@ pub fn set_pool(state: &mut State, pool: &str, key: &str, value: &str) -> Result
                 return Err(CommandError::NodefileNotFound);
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let modified = path.metadata().and_then(|m| m.modified()).ok();
             pool.load_nodes(&text);
-            pool.nodefile = Some(Nodefile { path });
+            pool.nodefile = Some(Nodefile {
+                path,
+                modified,
+                checked: Arc::new(AtomicU64::new(crate::registry::unix_now())),
+            });
         }
     }
     Ok(())

@@ -148,6 +148,14 @@ fn set_tunable(
             super::pool::recount_pool_users(state);
             Ok(())
         }
+        ("connect_ahead", _) => {
+            store(state, service, tunable, setting);
+            // SVC-21: on an enabled service the change starts a spawn pass.
+            if state.services.get(service).is_some_and(|s| s.enabled) {
+                effects.push(Effect::SpawnBackends(service.to_string()));
+            }
+            Ok(())
+        }
         _ => {
             store(state, service, tunable, setting);
             Ok(())

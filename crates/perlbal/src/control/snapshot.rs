@@ -17,6 +17,8 @@ pub fn build(state: &State) -> Snapshot {
         .values()
         .map(|p| {
             let view = PoolView {
+                name: p.name.clone(),
+                nodefile_checked: p.nodefile.as_ref().map(|n| Arc::clone(&n.checked)),
                 nodes: p.nodes.clone(),
                 usage: Arc::clone(&p.usage),
             };

@@ -9,6 +9,8 @@
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use perlbal_http::forward::{cookie_says_high_priority, encode_backend_request, ForwardOptions};
@@ -20,18 +22,17 @@ use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
 use crate::backend::pool::{service_pool, AcquireError, Priority, ServicePool};
 use crate::client::ClientConn;
-use crate::registry::SockState;
+use crate::control::NODEFILE_RECHECK_SECONDS;
+use crate::registry::{unix_now, SockState};
 use crate::service::ServiceConfig;
 
-/// Connections tried for one request before giving up with 502.
-const MAX_ATTEMPTS: usize = 3;
 /// Body bytes read from the client at a time.
 const BODY_CHUNK: usize = 64 * 1024;
 
 /// Proxies `req`; true when the client connection stays open.
 pub async fn proxy(
     conn: &mut ClientConn,
-    svc: &ServiceConfig,
+    svc: &Arc<ServiceConfig>,
     req: RequestHead,
     client_ip: IpAddr,
 ) -> bool {
@@ -127,12 +128,17 @@ enum AttemptError {
     ClientGone,
 }
 
-async fn run(conn: &mut ClientConn, svc: &ServiceConfig, request: &Request<'_>) -> bool {
+async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<'_>) -> bool {
     let pool = service_pool(&svc.name);
-    let mut attempts = 0;
-    let mut retries_after_500 = 0;
+    let svc = refresh_nodefile_if_due(svc).unwrap_or_else(|| Arc::clone(svc));
+    let svc = &*svc;
+    // One budget for every kind of retry: `error_retry_schedule` when `enable_error_retries`.
+    let mut retries = 0;
     loop {
         conn.sock().set_state(SockState::WaitBackend);
+        // While a backend is awaited, this task bounds the wait (and answers 503/504); the
+        // client's own idle timer must not close the connection first.
+        conn.sock().set_idle_limit(0);
         let backend = match acquire(&pool, svc, request.priority).await {
             Ok(b) => b,
             Err(message) => {
@@ -141,33 +147,38 @@ async fn run(conn: &mut ClientConn, svc: &ServiceConfig, request: &Request<'_>) 
                 return false;
             }
         };
-        attempts += 1;
+        let node = backend.node();
+        let retry_delay = (svc.proxy.enable_error_retries
+            && retries < svc.proxy.error_retry_schedule.len())
+        .then(|| svc.proxy.error_retry_schedule[retries]);
         match attempt(conn, svc, request, backend).await {
             Ok((head, backend)) => {
-                let retry_500 = head.status() == 500
-                    && svc.proxy.enable_error_retries
-                    && matches!(request.req.method(), "GET" | "HEAD")
-                    && retries_after_500 < svc.proxy.error_retry_schedule.len();
-                if retry_500 {
+                let retry_500 =
+                    head.status() == 500 && matches!(request.req.method(), "GET" | "HEAD");
+                if let (true, Some(delay)) = (retry_500, retry_delay) {
                     // RP-36: the 500 is dropped and the request queued again after a delay.
-                    let delay = svc.proxy.error_retry_schedule[retries_after_500];
-                    retries_after_500 += 1;
+                    retries += 1;
                     drop(backend);
                     tokio::time::sleep(delay).await;
                     continue;
                 }
+                conn.sock().set_idle_limit(svc.idle_timeout);
                 return relay::respond(conn, svc, request.req, head, backend, &pool).await;
             }
             Err(AttemptError::ClientGone) => return false,
             Err(AttemptError::Timeout) => {
-                tracing::warn!("service {}: backend did not answer in time", svc.name);
+                tracing::warn!(
+                    "service {}: backend {node} did not answer within {}s",
+                    svc.name,
+                    svc.idle_timeout
+                );
                 let message = "The backend did not answer in time.";
                 error_page(conn, svc, request.req, 504, message).await;
                 return false;
             }
             Err(AttemptError::Garbage(why)) => {
                 tracing::warn!(
-                    "service {}: backend sent an invalid response: {why}",
+                    "service {}: backend {node} sent an invalid response: {why}",
                     svc.name
                 );
                 let message = "The backend sent an invalid response.";
@@ -175,13 +186,21 @@ async fn run(conn: &mut ClientConn, svc: &ServiceConfig, request: &Request<'_>) 
                 return false;
             }
             Err(AttemptError::Failed { reached, reused }) => {
-                let may_retry = request.body_in_memory()
-                    && (!reached || reused || request.idempotent())
-                    && attempts < MAX_ATTEMPTS;
-                if may_retry {
+                pool.note_failed_node(node, svc.proxy.nodes());
+                let safe = request.body_in_memory() && (!reached || reused || request.idempotent());
+                if let (true, Some(delay)) = (safe, retry_delay) {
+                    tracing::warn!(
+                        "service {}: backend {node} failed before answering; retrying",
+                        svc.name
+                    );
+                    retries += 1;
+                    tokio::time::sleep(delay).await;
                     continue;
                 }
-                tracing::warn!("service {}: backend closed before answering", svc.name);
+                tracing::warn!(
+                    "service {}: backend {node} closed before answering",
+                    svc.name
+                );
                 let message = "The backend closed the connection before answering.";
                 error_page(conn, svc, request.req, 502, message).await;
                 return false;
@@ -190,10 +209,30 @@ async fn run(conn: &mut ClientConn, svc: &ServiceConfig, request: &Request<'_>) 
     }
 }
 
+/// POOL-4: before a connection is taken, the pool's node file is looked at again if it was
+/// not for a few seconds; a changed file gives a new configuration to use.
+fn refresh_nodefile_if_due(svc: &ServiceConfig) -> Option<Arc<ServiceConfig>> {
+    let pool = svc.proxy.pool.as_ref()?;
+    let checked = pool.nodefile_checked.as_ref()?;
+    let now = unix_now();
+    let last = checked.load(Ordering::Relaxed);
+    if now < last + NODEFILE_RECHECK_SECONDS
+        || checked
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return None;
+    }
+    if !crate::control::refresh_nodefile(&pool.name) {
+        return None;
+    }
+    crate::service::snapshot().service(&svc.name).cloned()
+}
+
 /// A connection from the pool, waiting at most `idle_timeout` (the original waits silently
 /// until the client's idle timeout closes it, RP-10).
 async fn acquire(
-    pool: &std::sync::Arc<ServicePool>,
+    pool: &Arc<ServicePool>,
     svc: &ServiceConfig,
     priority: Priority,
 ) -> Result<Backend, &'static str> {
@@ -226,7 +265,9 @@ async fn attempt(
     first.extend_from_slice(&request.head);
     first.extend_from_slice(&request.buffered);
     backend.send(&first).await.map_err(|_| failed(false))?;
-    // Stream the rest of the body; nothing after it is ever forwarded (RP-30).
+    // Stream the rest of the body; nothing after it is ever forwarded (RP-30). The client's
+    // idle timer applies while it sends.
+    conn.sock().set_idle_limit(svc.idle_timeout);
     let mut remaining = request.content_length - request.buffered.len() as u64;
     while remaining > 0 {
         let want = usize::try_from(remaining)
@@ -248,6 +289,7 @@ async fn attempt(
                 reused: false,
             })?;
     }
+    conn.sock().set_idle_limit(0);
     conn.sock().set_state(SockState::WaitRes);
     backend.sock().set_state(SockState::WaitRes);
     let wait = Duration::from_secs(svc.idle_timeout.max(1));

@@ -30,6 +30,7 @@ use crate::service::snapshot;
 pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
     let mut conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
     let mut first = true;
+    let mut after_post = false;
     loop {
         let Some(svc) = snapshot().service(&service).cloned() else {
             return;
@@ -44,30 +45,37 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
             return;
         }
         drop(svc);
+        if after_post {
+            // HTTP-8: one stray CRLF after a POST is not a request.
+            conn.ditch_stray_crlf();
+            if !matches!(conn.await_bytes().await, Ok(true)) {
+                return;
+            }
+        }
         let _span = crate::profiling::span("Perlbal::ClientProxy-read");
-        let keep_alive = Box::pin(next_request(&mut conn, &service, peer)).await;
-        if !keep_alive || crate::server::draining() {
+        let outcome = Box::pin(next_request(&mut conn, &service, peer)).await;
+        let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
             conn.finish().await;
             return;
-        }
+        };
+        after_post = was_post;
         first = false;
         conn.sock().set_state(SockState::PersistWait);
     }
 }
 
-/// Reads one request and proxies it. True when the client connection stays open.
-async fn next_request(conn: &mut ClientConn, service: &Arc<str>, peer: SocketAddr) -> bool {
-    let Some(svc) = snapshot().service(service).cloned() else {
-        return false;
-    };
+/// Reads one request and proxies it. `Some(was_post)` when the client connection stays open.
+async fn next_request(conn: &mut ClientConn, service: &Arc<str>, peer: SocketAddr) -> Option<bool> {
+    let svc = snapshot().service(service).cloned()?;
     let req = match conn.read_head().await {
         Ok(req) => req,
         Err(ReadHeadError::Invalid(e)) => {
             tracing::debug!("closing a reverse_proxy connection: bad request head: {e}");
-            return false;
+            return None;
         }
-        Err(ReadHeadError::Closed) => return false,
+        Err(ReadHeadError::Closed) => return None,
     };
+    let was_post = req.method() == "POST";
     conn.sock().set_idle_limit(svc.idle_timeout);
     crate::server::server().count_request();
     conn.sock().count_request();
@@ -77,5 +85,5 @@ async fn next_request(conn: &mut ClientConn, service: &Arc<str>, peer: SocketAdd
     );
     let keep_alive = exchange::proxy(conn, &svc, req, peer.ip()).await;
     conn.sock().clear_request();
-    keep_alive
+    keep_alive.then_some(was_post)
 }

@@ -28,7 +28,9 @@ async fn send_and_receive(
     let (server, mut client) = socket_pair().await;
     let sender = async move {
         let result = match head {
-            Some(head) => send_head_and_file(&server, head.to_vec(), file, offset, len, &|| {}).await,
+            Some(head) => {
+                send_head_and_file(&server, head.to_vec(), file, offset, len, &|| {}).await
+            }
             None => send_file(&server, file, offset, len, &|| {}).await,
         };
         drop(server);
@@ -277,7 +279,8 @@ async fn time_small_file_requests(path: &std::path::Path) -> Duration {
         let start = std::time::Instant::now();
         for _ in 0..COST_ROUNDS {
             let file = open_file(path).await.expect("open");
-            let sent = send_head_and_file(&server, head.to_vec(), &file, 0, KIB as u64, &|| {}).await;
+            let sent =
+                send_head_and_file(&server, head.to_vec(), &file, 0, KIB as u64, &|| {}).await;
             assert_eq!(sent.expect("send"), KIB as u64);
         }
         start.elapsed()

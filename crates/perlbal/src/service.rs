@@ -115,6 +115,10 @@ pub struct ProxySettings {
     pub high_priority_cookie_contents: String,
     pub buffer_backend_connect: u64,
     pub buffer_uploads: bool,
+    pub buffer_uploads_path: Option<PathBuf>,
+    pub buffer_upload_threshold_size: u64,
+    pub buffer_upload_threshold_time: u64,
+    pub buffer_upload_threshold_rate: u64,
     pub enable_error_retries: bool,
     pub error_retry_schedule: Vec<Duration>,
 }
@@ -131,6 +135,8 @@ impl ProxySettings {
 pub struct ServiceConfig {
     pub name: Arc<str>,
     pub role: Option<RoleKind>,
+    /// `listen` as configured (empty when not listening).
+    pub listen: String,
     pub persist_client: bool,
     pub persist_client_idle_timeout: u64,
     pub idle_timeout: u64,

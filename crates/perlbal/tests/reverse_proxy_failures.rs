@@ -585,8 +585,9 @@ fn heavy_ten_thousand_idle_connections_stay_cheap_and_the_proxy_responsive() {
     let (rss_before, fds_before) = (rss_kib(pid), open_fds(pid));
     let t = Instant::now();
     let idle: Vec<Client> = (0..IDLE_CONNECTIONS).map(|_| rig.client()).collect();
+    // A few descriptors of the baseline (an idle backend connection) may close meanwhile.
     assert!(
-        eventually(Duration::from_secs(20), || open_fds(pid)
+        eventually(Duration::from_secs(20), || open_fds(pid) + 4
             >= fds_before + IDLE_CONNECTIONS),
         "server holds {} fds",
         open_fds(pid)

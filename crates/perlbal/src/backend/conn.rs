@@ -267,6 +267,15 @@ impl Backend {
         self.stream.write_all(bytes).await
     }
 
+    /// Sends `len` bytes of `file` (a spooled upload) zero-copy.
+    pub async fn send_file(
+        &mut self,
+        file: &crate::static_files::OpenFile,
+        len: u64,
+    ) -> io::Result<u64> {
+        crate::static_files::send_file(&self.stream, file, 0, len, &|| {}).await
+    }
+
     /// Reads a response head; bytes after it are kept for [`Backend::read_body`].
     pub async fn read_response_head(&mut self) -> Result<ResponseHead, ResponseError> {
         let mut buf = std::mem::take(&mut self.leftover);

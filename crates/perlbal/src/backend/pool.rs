@@ -53,8 +53,14 @@ struct Waiter {
 /// A connect in progress to one node.
 struct Pending {
     started: u64,
+    since: Instant,
     socket: Arc<SockEntry>,
 }
+
+/// A connect still in progress after this long no longer counts as capacity in a spawn pass,
+/// so clients waiting behind an unresponsive node get a connection to another one (the
+/// original waits out the 5 s connect timeout).
+const SLOW_CONNECT: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Inner {
@@ -140,7 +146,13 @@ impl ServicePool {
             self.spawn_pass(&mut inner, svc);
             rx
         };
-        rx.await.map_err(|_| AcquireError::AllNodesDown)
+        tokio::pin!(rx);
+        loop {
+            tokio::select! {
+                got = &mut rx => return got.map_err(|_| AcquireError::AllNodesDown),
+                () = tokio::time::sleep(SLOW_CONNECT) => self.spawn_now(),
+            }
+        }
     }
 
     /// Opens connections for the waiting clients plus `connect_ahead` (RP-3).
@@ -151,7 +163,12 @@ impl ServicePool {
         }
         let now = Instant::now();
         inner.paused.retain(|_, until| *until > now);
-        let have = inner.bored.len() + inner.pending.len();
+        let fresh_connects = inner
+            .pending
+            .values()
+            .filter(|p| p.since.elapsed() < SLOW_CONNECT)
+            .count();
+        let have = inner.bored.len() + fresh_connects;
         let wanted = inner.waiting() + svc.proxy.connect_ahead;
         let to_create = wanted
             .saturating_sub(have)
@@ -181,6 +198,7 @@ impl ServicePool {
             node,
             Pending {
                 started: unix_now(),
+                since: Instant::now(),
                 socket: connecting.entry(),
             },
         );

@@ -106,6 +106,7 @@ fn service_config(svc: &ServiceState, pools: &HashMap<&str, Arc<PoolView>>) -> S
     ServiceConfig {
         name: Arc::from(svc.name.as_str()),
         role: svc.role.as_ref().map(role_kind),
+        listen: svc.listen().unwrap_or("").to_string(),
         persist_client: r.bool("persist_client", false),
         persist_client_idle_timeout: r.number("persist_client_idle_timeout", 30),
         idle_timeout: r.number("idle_timeout", 30),
@@ -168,6 +169,10 @@ fn proxy_settings(r: &Reader<'_>, pools: &HashMap<&str, Arc<PoolView>>) -> Proxy
         high_priority_cookie_contents: r.text("high_priority_cookie_contents").unwrap_or_default(),
         buffer_backend_connect: r.number("buffer_backend_connect", 100 * 1024),
         buffer_uploads: r.bool("buffer_uploads", false),
+        buffer_uploads_path: r.path("buffer_uploads_path"),
+        buffer_upload_threshold_size: r.number("buffer_upload_threshold_size", 250 * 1024),
+        buffer_upload_threshold_time: r.number("buffer_upload_threshold_time", 5),
+        buffer_upload_threshold_rate: r.number("buffer_upload_threshold_rate", 0),
         enable_error_retries: r.bool("enable_error_retries", false),
         error_retry_schedule: match r.value("error_retry_schedule") {
             Some(TunableValue::RetrySchedule(s)) => s.clone(),

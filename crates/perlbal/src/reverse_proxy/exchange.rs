@@ -7,16 +7,16 @@
 //! closed) or its method is idempotent. Once the client has received a byte of a response,
 //! nothing is retried.
 
-use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use perlbal_http::forward::{cookie_says_high_priority, encode_backend_request, ForwardOptions};
-use perlbal_http::framing::{self, BodyRole, RequestBody};
+use perlbal_http::framing::{self, BodyRole};
 use perlbal_http::{Persistence, RequestHead, ResponseHead, SimpleResponse};
 
+use super::body::{self, Body, BodyError};
 use super::relay;
 use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
@@ -33,29 +33,25 @@ const BODY_CHUNK: usize = 64 * 1024;
 pub async fn proxy(
     conn: &mut ClientConn,
     svc: &Arc<ServiceConfig>,
-    req: RequestHead,
+    mut req: RequestHead,
     client_ip: IpAddr,
 ) -> bool {
     let role = BodyRole::Proxy {
         buffer_uploads: svc.proxy.buffer_uploads,
     };
-    let content_length = match framing::request_body(&req, role) {
-        Ok(RequestBody::None) => 0,
-        Ok(RequestBody::Length(n)) => n,
-        Ok(RequestBody::Chunked) => {
-            error_page(
-                conn,
-                svc,
-                &req,
-                501,
-                "Chunked uploads are not supported by this build yet.",
-            )
-            .await;
-            return false;
-        }
+    let framing = match framing::request_body(&req, role) {
+        Ok(framing) => framing,
         Err(e) => {
             // RP-29, OBS-6: refused before any backend is contacted.
             error_page(conn, svc, &req, 400, &e.message(role)).await;
+            return false;
+        }
+    };
+    let body = match body::read(conn, svc, &mut req, framing).await {
+        Ok(body) => body,
+        Err(BodyError::Dropped) => return false,
+        Err(BodyError::Refused(status, message)) => {
+            error_page(conn, svc, &req, status, message).await;
             return false;
         }
     };
@@ -72,20 +68,10 @@ pub async fn proxy(
         },
         &mut head,
     );
-    // RP-26: read up to buffer_backend_connect body bytes before asking for a backend.
-    let mut buffered = Vec::new();
-    if content_length > 0 && svc.proxy.buffer_backend_connect > 0 {
-        conn.sock().set_state(SockState::BufferingRequest);
-        let want = content_length.min(svc.proxy.buffer_backend_connect);
-        if read_body_into(conn, &mut buffered, want).await.is_err() {
-            return false;
-        }
-    }
     let request = Request {
         req: &req,
         head,
-        buffered,
-        content_length,
+        body,
         priority: priority(svc, &req),
     };
     run(conn, svc, &request).await
@@ -96,15 +82,13 @@ struct Request<'a> {
     req: &'a RequestHead,
     /// The head to send, already rewritten for the backend.
     head: Vec<u8>,
-    /// Body bytes read so far (all of them when `buffered.len() == content_length`).
-    buffered: Vec<u8>,
-    content_length: u64,
+    body: Body,
     priority: Priority,
 }
 
 impl Request<'_> {
     fn body_in_memory(&self) -> bool {
-        self.buffered.len() as u64 == self.content_length
+        self.body.replayable()
     }
 
     fn idempotent(&self) -> bool {
@@ -261,14 +245,63 @@ async fn attempt(
     backend.assign(conn.sock().fd());
     conn.sock().set_state(SockState::BackendReqSent);
     let failed = |reached| AttemptError::Failed { reached, reused };
-    let mut first = Vec::with_capacity(request.head.len() + request.buffered.len());
-    first.extend_from_slice(&request.head);
-    first.extend_from_slice(&request.buffered);
-    backend.send(&first).await.map_err(|_| failed(false))?;
-    // Stream the rest of the body; nothing after it is ever forwarded (RP-30). The client's
-    // idle timer applies while it sends.
+    match &request.body {
+        Body::None => backend
+            .send(&request.head)
+            .await
+            .map_err(|_| failed(false))?,
+        Body::Memory(bytes) => {
+            let mut first = Vec::with_capacity(request.head.len() + bytes.len());
+            first.extend_from_slice(&request.head);
+            first.extend_from_slice(bytes);
+            backend.send(&first).await.map_err(|_| failed(false))?;
+        }
+        Body::Spooled(spool) => {
+            backend
+                .send(&request.head)
+                .await
+                .map_err(|_| failed(false))?;
+            let file = spool.open().await.map_err(|_| failed(false))?;
+            backend
+                .send_file(&file, spool.len())
+                .await
+                .map_err(|_| failed(true))?;
+        }
+        Body::Streamed {
+            buffered,
+            remaining,
+        } => {
+            let mut first = Vec::with_capacity(request.head.len() + buffered.len());
+            first.extend_from_slice(&request.head);
+            first.extend_from_slice(buffered);
+            backend.send(&first).await.map_err(|_| failed(false))?;
+            stream_body(conn, svc, &mut backend, *remaining).await?;
+        }
+    }
+    conn.sock().set_idle_limit(0);
+    conn.sock().set_state(SockState::WaitRes);
+    backend.sock().set_state(SockState::WaitRes);
+    let wait = Duration::from_secs(svc.idle_timeout.max(1));
+    match tokio::time::timeout(wait, backend.read_response_head()).await {
+        Err(_) => Err(AttemptError::Timeout),
+        Ok(Err(ResponseError::Closed)) => Err(failed(true)),
+        Ok(Err(ResponseError::Invalid(why))) => Err(AttemptError::Garbage(why)),
+        Ok(Ok(head)) => {
+            nodes::record_status(backend.node(), head.status());
+            Ok((head, backend))
+        }
+    }
+}
+
+/// Forwards the rest of a body from the client as it arrives; nothing after it is ever
+/// forwarded (RP-30). The client's idle timer applies while it sends.
+async fn stream_body(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    backend: &mut Backend,
+    mut remaining: u64,
+) -> Result<(), AttemptError> {
     conn.sock().set_idle_limit(svc.idle_timeout);
-    let mut remaining = request.content_length - request.buffered.len() as u64;
     while remaining > 0 {
         let want = usize::try_from(remaining)
             .unwrap_or(usize::MAX)
@@ -288,31 +321,6 @@ async fn attempt(
                 reached: true,
                 reused: false,
             })?;
-    }
-    conn.sock().set_idle_limit(0);
-    conn.sock().set_state(SockState::WaitRes);
-    backend.sock().set_state(SockState::WaitRes);
-    let wait = Duration::from_secs(svc.idle_timeout.max(1));
-    match tokio::time::timeout(wait, backend.read_response_head()).await {
-        Err(_) => Err(AttemptError::Timeout),
-        Ok(Err(ResponseError::Closed)) => Err(failed(true)),
-        Ok(Err(ResponseError::Invalid(why))) => Err(AttemptError::Garbage(why)),
-        Ok(Ok(head)) => {
-            nodes::record_status(backend.node(), head.status());
-            Ok((head, backend))
-        }
-    }
-}
-
-/// Reads `want` body bytes from the client into `buf`.
-async fn read_body_into(conn: &mut ClientConn, buf: &mut Vec<u8>, want: u64) -> io::Result<()> {
-    while (buf.len() as u64) < want {
-        let left = usize::try_from(want - buf.len() as u64).unwrap_or(usize::MAX);
-        let chunk = conn.read_body(left.min(BODY_CHUNK)).await?;
-        if chunk.is_empty() {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk);
     }
     Ok(())
 }

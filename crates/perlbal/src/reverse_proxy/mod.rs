@@ -14,8 +14,10 @@
 //! when it does not answer within `idle_timeout`. A request is sent again to another
 //! connection only while that is safe (see [`exchange`]).
 
+mod body;
 mod exchange;
 mod relay;
+mod spool;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -60,6 +60,56 @@ pub enum ReadHeadError {
     Invalid(HeadError),
 }
 
+/// The keep-alive loop of an HTTP client connection (HTTP-8, HTTP-13, SVC-3..5).
+///
+/// Between requests the task holds only the connection: it waits for a request's first bytes
+/// (under `persist_client_idle_timeout`, or `idle_timeout` for the first request), then runs
+/// `answer` in a boxed future that exists only while a request does, so an idle connection
+/// costs a few hundred bytes. `answer` reads and answers one request and returns
+/// `Some(was_post)` when the connection stays open. A graceful shutdown ends the loop between
+/// requests.
+pub async fn serve_requests(
+    mut conn: ClientConn,
+    service: &Arc<str>,
+    event: &'static str,
+    mut answer: impl AsyncFnMut(&mut ClientConn) -> Option<bool>,
+) {
+    let mut first = true;
+    let mut after_post = false;
+    loop {
+        let Some(svc) = crate::service::snapshot().service(service).cloned() else {
+            return;
+        };
+        if first {
+            conn.set_send_buffer(svc.client_sndbuf_size);
+            conn.sock().set_idle_limit(svc.idle_timeout);
+        } else {
+            // The sweeper enforces this limit, and closes connections in this state when a
+            // graceful shutdown begins.
+            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
+        }
+        drop(svc);
+        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
+            return;
+        }
+        if after_post {
+            conn.ditch_stray_crlf();
+            if !matches!(conn.await_bytes().await, Ok(true)) {
+                return;
+            }
+        }
+        let _span = crate::profiling::span(event);
+        let outcome = Box::pin(answer(&mut conn)).await;
+        let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
+            conn.finish().await;
+            return;
+        };
+        after_post = was_post;
+        first = false;
+        conn.sock().set_state(SockState::PersistWait);
+    }
+}
+
 /// One accepted client connection.
 pub struct ClientConn {
     /// Declared first so that it is dropped first: a connection leaves the registry before its

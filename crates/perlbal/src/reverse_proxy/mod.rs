@@ -24,46 +24,17 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
-use crate::client::{ClientConn, ReadHeadError};
-use crate::registry::{SockClass, SockState};
+use crate::client::{self, ClientConn, ReadHeadError};
+use crate::registry::SockClass;
 use crate::service::snapshot;
 
 /// Serves one reverse_proxy connection until it closes.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
-    let mut conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
-    let mut first = true;
-    let mut after_post = false;
-    loop {
-        let Some(svc) = snapshot().service(&service).cloned() else {
-            return;
-        };
-        if first {
-            conn.set_send_buffer(svc.client_sndbuf_size);
-            conn.sock().set_idle_limit(svc.idle_timeout);
-        } else {
-            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
-        }
-        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
-            return;
-        }
-        drop(svc);
-        if after_post {
-            // HTTP-8: one stray CRLF after a POST is not a request.
-            conn.ditch_stray_crlf();
-            if !matches!(conn.await_bytes().await, Ok(true)) {
-                return;
-            }
-        }
-        let _span = crate::profiling::span("Perlbal::ClientProxy-read");
-        let outcome = Box::pin(next_request(&mut conn, &service, peer)).await;
-        let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
-            conn.finish().await;
-            return;
-        };
-        after_post = was_post;
-        first = false;
-        conn.sock().set_state(SockState::PersistWait);
-    }
+    let conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
+    client::serve_requests(conn, &service, "Perlbal::ClientProxy-read", async |conn| {
+        next_request(conn, &service, peer).await
+    })
+    .await;
 }
 
 /// Reads one request and proxies it. `Some(was_post)` when the client connection stays open.

@@ -23,7 +23,7 @@ use perlbal_http::framing::{self, BodyRole, RequestBody};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, SimpleResponse};
 use tokio::net::TcpStream;
 
-use crate::client::{ClientConn, ReadHeadError};
+use crate::client::{self, ClientConn, ReadHeadError};
 use crate::registry::{SockClass, SockState};
 use crate::server::server;
 use crate::service::{snapshot, ServiceConfig};
@@ -125,49 +125,17 @@ impl Exchange<'_> {
 }
 
 /// Serves one web_server connection until it closes.
-///
-/// Only the wait for a request's first bytes happens in this task's own state; reading the
-/// head and answering run in a boxed future that exists only while a request does, so an idle
-/// connection costs a few hundred bytes.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
-    let mut conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
-    let mut first = true;
-    let mut after_post = false;
-    loop {
-        let Some(svc) = snapshot().service(&service).cloned() else {
-            return;
-        };
-        if first {
-            conn.set_send_buffer(svc.client_sndbuf_size);
-            conn.sock().set_idle_limit(svc.idle_timeout);
-        } else {
-            // Waiting for a next request: its own limit (SVC-4); a graceful shutdown closes
-            // connections in this state (the sweeper does both).
-            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
-        }
-        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
-            return;
-        }
-        drop(svc);
-        let _span = crate::profiling::span("Perlbal::ClientHTTP-read");
-        let outcome = Box::pin(next_request(&mut conn, &service, after_post)).await;
-        match outcome {
-            Some(was_post) if !crate::server::draining() => {
-                after_post = was_post;
-                first = false;
-                conn.sock().set_state(SockState::PersistWait);
-            }
-            _ => return,
-        }
-    }
+    let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
+    client::serve_requests(conn, &service, "Perlbal::ClientHTTP-read", async |conn| {
+        next_request(conn, &service).await
+    })
+    .await;
 }
 
 /// Reads and answers one request. `Some(was_post)` when the connection stays open.
-async fn next_request(conn: &mut ClientConn, service: &str, after_post: bool) -> Option<bool> {
+async fn next_request(conn: &mut ClientConn, service: &str) -> Option<bool> {
     let svc = snapshot().service(service).cloned()?;
-    if after_post {
-        conn.ditch_stray_crlf();
-    }
     let req = match conn.read_head().await {
         Ok(req) => req,
         Err(ReadHeadError::Invalid(e)) => {
@@ -191,11 +159,7 @@ async fn next_request(conn: &mut ClientConn, service: &str, after_post: bool) ->
     })
     .await;
     conn.sock().clear_request();
-    if done == Done::Close {
-        conn.finish().await;
-        return None;
-    }
-    Some(was_post)
+    (done == Done::KeepAlive).then_some(was_post)
 }
 
 async fn handle(mut x: Exchange<'_>) -> Done {

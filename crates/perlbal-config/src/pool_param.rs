@@ -1,4 +1,9 @@
 //! `SET <pool>.<key> = <value>` (POOL-2..7) and the pool-forwarded service keys (POOL-8).
+//!
+//! Beyond the original: `balance_method = sendstats` with `sendstats.listen = ip:port`, the
+//! StatsListener of Perlbal's design (backends announce their free workers over UDP).
+
+use std::net::SocketAddrV4;
 
 use crate::error::CommandError;
 
@@ -10,8 +15,15 @@ pub enum PoolParam {
     Nodefile(String),
     /// `nodefile = none|undef|null|""|''`: stop watching, keep the current nodes (POOL-5).
     NoNodefile,
-    /// `balance_method = random` — the only method that works (POOL-2).
+    /// `balance_method = random` — the only method the original has (POOL-2).
     BalanceRandom,
+    /// `balance_method = sendstats`: new connections go to nodes weighted by the free
+    /// workers they announce over UDP (the StatsListener).
+    BalanceSendstats,
+    /// `sendstats.listen = ip:port`: where the StatsListener receives announcements.
+    SendstatsListen(SocketAddrV4),
+    /// `sendstats.listen = none`: stop listening.
+    NoSendstatsListen,
 }
 
 impl PoolParam {
@@ -29,7 +41,15 @@ impl PoolParam {
                 path => PoolParam::Nodefile(path.to_owned()),
             }),
             "balance_method" if value == "random" => Ok(PoolParam::BalanceRandom),
+            "balance_method" if value == "sendstats" => Ok(PoolParam::BalanceSendstats),
             "balance_method" => Err(CommandError::UnknownBalanceMethod),
+            "sendstats.listen" => match value {
+                "none" | "undef" | "null" | "\"\"" | "''" => Ok(PoolParam::NoSendstatsListen),
+                addr => addr
+                    .parse::<SocketAddrV4>()
+                    .map(PoolParam::SendstatsListen)
+                    .map_err(|_| CommandError::Other("sendstats.listen must be ip:port".into())),
+            },
             _ => Err(CommandError::UnknownPoolParameter(key.to_owned())),
         }
     }
@@ -38,6 +58,21 @@ impl PoolParam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sendstats_listen_takes_an_address_or_none() {
+        assert_eq!(
+            PoolParam::parse("sendstats.listen", "127.0.0.1:5000"),
+            Ok(PoolParam::SendstatsListen(
+                "127.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"))
+            ))
+        );
+        assert_eq!(
+            PoolParam::parse("sendstats.listen", "none"),
+            Ok(PoolParam::NoSendstatsListen)
+        );
+        assert!(PoolParam::parse("sendstats.listen", "localhost:5000").is_err());
+    }
 
     #[test]
     fn nodefile_path_or_unset_words() {
@@ -64,6 +99,10 @@ mod tests {
         assert_eq!(
             PoolParam::parse("balance_method", "random"),
             Ok(PoolParam::BalanceRandom)
+        );
+        assert_eq!(
+            PoolParam::parse("balance_method", "sendstats"),
+            Ok(PoolParam::BalanceSendstats)
         );
         for bad in ["'random'", "round_robin", "Random"] {
             assert_eq!(

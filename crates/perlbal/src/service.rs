@@ -90,6 +90,8 @@ impl NodeUsage {
 #[derive(Debug)]
 pub struct PoolView {
     pub name: String,
+    /// With `balance_method = sendstats`: the announced capacity that picks nodes.
+    pub sendstats: Option<Arc<crate::backend::stats_listener::StatsTable>>,
     /// When the node file (if any) was last looked at, shared across snapshots (POOL-4).
     pub nodefile_checked: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub nodes: Vec<SocketAddrV4>,

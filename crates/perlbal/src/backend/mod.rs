@@ -1,10 +1,12 @@
 //! The backend side of the reverse proxy: connections to pool nodes ([`conn`]), the per-service
-//! pool of idle connections and waiting clients ([`pool`]), and per-node statistics
-//! ([`nodes`]).
+//! pool of idle connections and waiting clients ([`pool`]), per-node statistics ([`nodes`]),
+//! and the StatsListener that steers connections to nodes with spare capacity
+//! ([`stats_listener`]).
 
 pub mod conn;
 pub mod nodes;
 pub mod pool;
+pub mod stats_listener;
 
 use std::cell::Cell;
 

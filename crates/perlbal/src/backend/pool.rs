@@ -174,8 +174,12 @@ impl ServicePool {
             .saturating_sub(have)
             .min(nodes.len().saturating_sub(inner.pending.len()))
             .min(MAX_SPAWN_PER_PASS);
+        let sendstats = svc.proxy.pool.as_ref().and_then(|p| p.sendstats.as_ref());
         for _ in 0..to_create {
-            let node = nodes[super::random_index(nodes.len())];
+            let node = match sendstats {
+                Some(table) => table.pick(nodes),
+                None => nodes[super::random_index(nodes.len())],
+            };
             if inner.paused.contains_key(&node) || inner.pending.contains_key(&node) {
                 continue; // the slot is used up, as in the original
             }

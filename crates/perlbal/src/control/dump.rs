@@ -16,6 +16,17 @@ pub fn dumpconfig(state: &State, out: &mut Output) {
                 }
             }
         }
+        if pool.sendstats {
+            out.line("  SET balance_method = sendstats");
+        }
+        if let Some(listener) = &pool.stats_listener {
+            // With its pool named: `SET sendstats.listen` alone would name object `sendstats`.
+            out.line(format!(
+                "  SET {}.sendstats.listen = {}",
+                pool.name,
+                listener.addr()
+            ));
+        }
         out.line("");
     }
     for svc in state.services.values() {

@@ -12,6 +12,7 @@ use perlbal_config::command::PoolAction;
 use perlbal_config::{CommandError, PoolParam, Setting, TunableValue};
 
 use super::state::State;
+use crate::backend::stats_listener::{StatsListener, StatsTable};
 use crate::service::NodeUsage;
 
 /// One pool.
@@ -24,6 +25,12 @@ pub struct PoolState {
     /// Services whose `pool` is this one.
     pub use_count: usize,
     pub nodefile: Option<Nodefile>,
+    /// `balance_method = sendstats` (else random).
+    pub sendstats: bool,
+    /// Announced capacity of the nodes, for `sendstats`.
+    pub stats: Arc<StatsTable>,
+    /// The UDP socket announcements arrive on (`sendstats.listen`).
+    pub stats_listener: Option<StatsListener>,
 }
 
 /// The node file a pool was loaded from (POOL-3), watched for changes (POOL-4).
@@ -66,6 +73,9 @@ impl PoolState {
             usage: Arc::new(NodeUsage::default()),
             use_count: 0,
             nodefile: None,
+            sendstats: false,
+            stats: Arc::new(StatsTable::default()),
+            stats_listener: None,
         }
     }
 
@@ -77,6 +87,7 @@ impl PoolState {
             self.usage.reset(node);
             self.nodes.push(node);
         }
+        self.stats.set_members(&self.nodes);
     }
 
     /// Replaces the nodes with those of a node file's text (POOL-3).
@@ -88,6 +99,7 @@ impl PoolState {
         for node in &self.nodes {
             self.usage.reset(*node);
         }
+        self.stats.set_members(&self.nodes);
     }
 
     /// The use counter of a node.
@@ -146,7 +158,28 @@ pub fn set_pool(state: &mut State, pool: &str, key: &str, value: &str) -> Result
     };
     match param {
         PoolParam::NoNodefile => pool.nodefile = None,
-        PoolParam::BalanceRandom => {}
+        PoolParam::BalanceRandom => pool.sendstats = false,
+        PoolParam::BalanceSendstats => pool.sendstats = true,
+        PoolParam::NoSendstatsListen => pool.stats_listener = None,
+        PoolParam::SendstatsListen(addr) => {
+            if pool
+                .stats_listener
+                .as_ref()
+                .is_some_and(|l| l.addr() == addr)
+            {
+                return Ok(());
+            }
+            // Release the old port first: it may be the same port on another address.
+            pool.stats_listener = None;
+            let listener = StatsListener::start(addr, Arc::clone(&pool.stats), &pool.name)
+                .map_err(|e| {
+                    CommandError::Other(format!(
+                        "Can't listen for stats on {addr}: {}",
+                        crate::listener::os_error_text(&e)
+                    ))
+                })?;
+            pool.stats_listener = Some(listener);
+        }
         PoolParam::Nodefile(path) => {
             let path = PathBuf::from(path);
             if !path.exists() {

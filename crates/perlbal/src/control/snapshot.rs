@@ -18,6 +18,7 @@ pub fn build(state: &State) -> Snapshot {
         .map(|p| {
             let view = PoolView {
                 name: p.name.clone(),
+                sendstats: p.sendstats.then(|| Arc::clone(&p.stats)),
                 nodefile_checked: p.nodefile.as_ref().map(|n| Arc::clone(&n.checked)),
                 nodes: p.nodes.clone(),
                 usage: Arc::clone(&p.usage),

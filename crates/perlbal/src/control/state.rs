@@ -196,6 +196,15 @@ impl State {
             Command::Shutdown(mode) => {
                 return super::shutdown::shutdown(self, mode, ctx, out, effects)
             }
+            // Not in the original: what the StatsListener knows (issue: sendstats).
+            Command::Other { word, .. } if word == "sendstats" => {
+                for pool in self.pools.values().filter(|p| p.sendstats) {
+                    for line in pool.stats.report(&pool.nodes) {
+                        out.line(format!("{} {line}", pool.name));
+                    }
+                }
+                return out.end();
+            }
             Command::Other { word, .. } => Err(CommandError::UnknownCommand(word)),
             inspect => return super::inspect::run(self, inspect, out),
         };

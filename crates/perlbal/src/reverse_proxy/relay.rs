@@ -68,31 +68,48 @@ pub async fn respond(
     head.encode(&mut out);
     conn.sock().set_state(SockState::XferRes);
     backend.sock().set_state(SockState::XferRes);
-    if conn.write_all(&out).await.is_err() {
-        return false;
-    }
-    let complete = match body {
-        ResponseBody::None => true,
-        ResponseBody::Length(len) => relay_length(conn, &mut backend, len).await,
+    // RP-33: the backend goes back to the pool as soon as its last byte is read, before the
+    // client has it all, so it can serve the next request (of this client or another).
+    let release = |mut backend: Backend| {
+        nodes::record_request_done(backend.node());
+        if backend_reusable {
+            backend.finish_request(keep_alive_timeout);
+        }
+        pool.release(backend, backend_reusable);
+    };
+    match body {
+        ResponseBody::None => {
+            release(backend);
+            if conn.write_all(&out).await.is_err() {
+                return false;
+            }
+        }
+        ResponseBody::Length(len) => {
+            if !relay_length(conn, backend, out, len, release).await {
+                return false;
+            }
+        }
         ResponseBody::UntilClose => {
-            relay_until_close(conn, &mut backend).await;
+            if conn.write_all(&out).await.is_ok() {
+                relay_until_close(conn, &mut backend).await;
+            }
             return false; // close-delimited: the client connection ends with it
         }
-    };
-    if !complete {
-        return false;
     }
-    nodes::record_request_done(backend.node());
-    if backend_reusable {
-        backend.finish_request(keep_alive_timeout);
-    }
-    pool.release(backend, backend_reusable);
     persistence.is_keep_alive()
 }
 
-/// Moves exactly `len` body bytes. False if either side failed (the backend dying mid-body
-/// included): the client connection must then close.
-async fn relay_length(conn: &mut ClientConn, backend: &mut Backend, len: u64) -> bool {
+/// Sends `head`, then moves exactly `len` body bytes, handing the backend to `release` once
+/// its last byte is read. False if either side failed (the backend dying mid-body included):
+/// the client connection must then close.
+async fn relay_length(
+    conn: &mut ClientConn,
+    mut backend: Backend,
+    head: Vec<u8>,
+    len: u64,
+    release: impl FnOnce(Backend),
+) -> bool {
+    let mut pending = head;
     let mut remaining = len;
     while remaining > 0 {
         let want = usize::try_from(remaining)
@@ -105,15 +122,26 @@ async fn relay_length(conn: &mut ClientConn, backend: &mut Backend, len: u64) ->
                     "backend {} closed mid-body; truncating the response",
                     backend.node()
                 );
+                let _ = conn.write_all(&pending).await;
                 return false;
             }
         };
         remaining -= chunk.len() as u64;
-        if conn.write_all(&chunk).await.is_err() {
+        // The head goes out with the first chunk: one write for small responses.
+        if pending.is_empty() {
+            pending = chunk;
+        } else {
+            pending.extend_from_slice(&chunk);
+        }
+        if remaining > 0 && conn.write_all(&pending).await.is_err() {
             return false;
         }
+        if remaining > 0 {
+            pending.clear();
+        }
     }
-    true
+    release(backend);
+    conn.write_all(&pending).await.is_ok()
 }
 
 /// Moves body bytes until the backend closes (RP-33, RP-34).

@@ -120,6 +120,8 @@ pub struct ClientConn {
     /// Start of unread bytes in `buf`.
     pos: usize,
     scanner: HeadScanner,
+    /// Reports body bytes read of a tagged upload (UPT-1), while one is being read.
+    upload: Option<Box<crate::upload_tracker::UploadReporter>>,
 }
 
 impl Drop for ClientConn {
@@ -150,6 +152,7 @@ impl ClientConn {
             buf: Vec::new(),
             pos: 0,
             scanner: HeadScanner::new(MAX_REQUEST_HEAD_BYTES),
+            upload: None,
         }
     }
 
@@ -185,6 +188,11 @@ impl ClientConn {
         if n > 0 {
             self.consume(n);
         }
+    }
+
+    /// Reports the progress of the body about to be read to upload listeners (or stops).
+    pub fn track_upload(&mut self, reporter: Option<crate::upload_tracker::UploadReporter>) {
+        self.upload = reporter.map(Box::new);
     }
 
     /// Puts bytes that were read too far (past a body's end) back in front of the buffer.
@@ -298,6 +306,9 @@ impl ClientConn {
         let take = self.unread().len().min(max);
         let data = self.unread()[..take].to_vec();
         self.consume(take);
+        if let Some(upload) = self.upload.as_mut() {
+            upload.advance(take as u64);
+        }
         Ok(data)
     }
 

@@ -15,6 +15,7 @@ mod server;
 mod service;
 mod static_files;
 mod sys;
+mod upload_tracker;
 mod web_server;
 
 use std::process::ExitCode;

@@ -28,15 +28,17 @@ pub enum SockClass {
     ClientProxy,
     ClientManage,
     BackendHttp,
+    UploadListener,
 }
 
 impl SockClass {
-    const ALL: [SockClass; 5] = [
+    const ALL: [SockClass; 6] = [
         SockClass::TcpListener,
         SockClass::ClientHttp,
         SockClass::ClientProxy,
         SockClass::ClientManage,
         SockClass::BackendHttp,
+        SockClass::UploadListener,
     ];
 
     /// The Perl class name shown by the management commands.
@@ -47,6 +49,7 @@ impl SockClass {
             SockClass::ClientProxy => "Perlbal::ClientProxy",
             SockClass::ClientManage => "Perlbal::ClientManage",
             SockClass::BackendHttp => "Perlbal::BackendHTTP",
+            SockClass::UploadListener => "Perlbal::UploadListener",
         }
     }
 
@@ -280,7 +283,10 @@ impl SockEntry {
             out.push('W');
         }
         out.push_str("): open");
-        if self.class == SockClass::TcpListener {
+        if matches!(
+            self.class,
+            SockClass::TcpListener | SockClass::UploadListener
+        ) {
             let _ = write!(out, ": {}", lock(&self.detail));
             return out;
         }

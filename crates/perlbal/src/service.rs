@@ -123,6 +123,8 @@ pub struct ProxySettings {
     pub buffer_upload_threshold_rate: u64,
     pub enable_error_retries: bool,
     pub error_retry_schedule: Vec<Duration>,
+    /// Where upload progress reports go (UPT-1).
+    pub upload_status_listeners: Vec<SocketAddrV4>,
 }
 
 impl ProxySettings {

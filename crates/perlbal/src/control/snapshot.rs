@@ -179,5 +179,9 @@ fn proxy_settings(r: &Reader<'_>, pools: &HashMap<&str, Arc<PoolView>>) -> Proxy
             Some(TunableValue::RetrySchedule(s)) => s.clone(),
             _ => Vec::new(),
         },
+        upload_status_listeners: match r.value("upload_status_listeners") {
+            Some(TunableValue::UdpEndpoints(e)) => e.clone(),
+            _ => Vec::new(),
+        },
     }
 }

@@ -23,6 +23,8 @@ pub struct ServiceState {
     pub settings: BTreeMap<&'static str, Setting>,
     pub enabled: bool,
     pub listener: Option<Listener>,
+    /// An `upload_tracker` service's UDP socket (UPT-2).
+    pub upload_listener: Option<crate::upload_tracker::UploadListener>,
     pub header_edits: Vec<HeaderEdit>,
     pub plugins: Vec<String>,
     pub extra: BTreeMap<String, String>,
@@ -36,6 +38,7 @@ impl ServiceState {
             settings: BTreeMap::new(),
             enabled: false,
             listener: None,
+            upload_listener: None,
             header_edits: Vec::new(),
             plugins: Vec::new(),
             extra: BTreeMap::new(),
@@ -120,7 +123,9 @@ impl State {
     }
 
     pub fn has_listeners(&self) -> bool {
-        self.services.values().any(|s| s.listener.is_some())
+        self.services
+            .values()
+            .any(|s| s.listener.is_some() || s.upload_listener.is_some())
     }
 
     pub fn activate_listeners(&mut self, workers: &Workers, acceptor: &Acceptor) {
@@ -290,10 +295,18 @@ impl State {
             return Err(CommandError::AlreadyEnabled(name.into()));
         }
         if let Some(listen) = svc.listen().map(str::to_string) {
+            let cant_start = |reason| CommandError::CantStartService {
+                service: name.into(),
+                listen: listen.clone(),
+                reason,
+            };
             if svc.role == Some(Role::UploadTracker) {
-                return Err(CommandError::Other(
-                    "the upload_tracker role is not supported by this build yet".into(),
-                ));
+                let listener = crate::upload_tracker::UploadListener::bind(&listen, name)
+                    .map_err(cant_start)?;
+                svc.upload_listener = Some(listener);
+                svc.enabled = true;
+                self.mark_changed();
+                return Ok(());
             }
             let mut listener =
                 Listener::bind(&listen, name).map_err(|reason| CommandError::CantStartService {
@@ -326,6 +339,7 @@ impl State {
         if let Some(listener) = svc.listener.take() {
             effects.push(Effect::CloseListener(listener));
         }
+        svc.upload_listener = None;
         svc.enabled = false;
         self.mark_changed();
         Ok(())

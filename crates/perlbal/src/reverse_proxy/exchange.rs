@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use perlbal_http::forward::{cookie_says_high_priority, encode_backend_request, ForwardOptions};
 use perlbal_http::framing::{self, BodyRole};
-use perlbal_http::{Persistence, RequestHead, ResponseHead, SimpleResponse};
+use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
 
 use super::body::{self, Body, BodyError};
 use super::relay;
@@ -25,6 +25,7 @@ use crate::client::ClientConn;
 use crate::control::NODEFILE_RECHECK_SECONDS;
 use crate::registry::{unix_now, SockState};
 use crate::service::ServiceConfig;
+use crate::upload_tracker::{self, UploadReporter};
 
 /// Body bytes read from the client at a time.
 const BODY_CHUNK: usize = 64 * 1024;
@@ -47,7 +48,28 @@ pub async fn proxy(
             return false;
         }
     };
-    let body = match body::read(conn, svc, &mut req, framing).await {
+    if !svc.proxy.upload_status_listeners.is_empty() {
+        if let Some(session) = upload_tracker::session_of(req.uri()) {
+            if req.uri().starts_with(b"/__upload_status?") {
+                return upload_status(conn, svc, &req, session).await;
+            }
+            // UPT-1: a tagged upload reports its progress while its body is read.
+            let total = match framing {
+                framing::RequestBody::Length(n) => n,
+                _ => 0,
+            };
+            let reporter = UploadReporter::new(
+                session,
+                &svc.proxy.upload_status_listeners,
+                total,
+                unix_now(),
+            );
+            conn.track_upload(Some(reporter));
+        }
+    }
+    let body = body::read(conn, svc, &mut req, framing).await;
+    conn.track_upload(None);
+    let body = match body {
         Ok(body) => body,
         Err(BodyError::Dropped) => return false,
         Err(BodyError::Refused(status, message)) => {
@@ -323,6 +345,33 @@ async fn stream_body(
             })?;
     }
     Ok(())
+}
+
+/// UPT-3: `/__upload_status?client_up_sess=<s>` answered from this process's tracker.
+async fn upload_status(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    session: &str,
+) -> bool {
+    let body = upload_tracker::status_body(session);
+    let mut head = ResponseHead::new(200);
+    head.headers_mut().set("Content-Type", "text/plain");
+    head.headers_mut()
+        .set_u64("Content-Length", body.len() as u64);
+    let persistence = KeepAlivePolicy {
+        persist_client: svc.persist_client,
+        idle_timeout: svc.persist_client_idle_timeout,
+    }
+    .decide_for(req, &head, true);
+    persistence.apply(head.headers_mut());
+    let mut out = Vec::with_capacity(160 + body.len());
+    head.encode(&mut out);
+    if !req.is_head() {
+        out.extend_from_slice(body.as_bytes());
+    }
+    conn.sock().set_state(SockState::XferResp);
+    conn.write_all(&out).await.is_ok() && persistence.is_keep_alive()
 }
 
 /// RP-15: the queue a request waits in.

@@ -102,6 +102,9 @@ pub struct PoolView {
 #[derive(Debug, Clone, Default)]
 pub struct ProxySettings {
     pub pool: Option<Arc<PoolView>>,
+    /// Where backend connections go: the pool's nodes, or with no pool the
+    /// `server_process` program (RP-14).
+    pub endpoints: Vec<crate::backend::Endpoint>,
     pub persist_backend: bool,
     /// `verify_backend_path` when `verify_backend` is on.
     pub verify_backend_path: Option<String>,

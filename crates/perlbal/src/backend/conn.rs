@@ -1,4 +1,5 @@
-//! BackendHTTP: one connection to a pool node (RP-4, RP-7, RP-8).
+//! BackendHTTP: one connection to a pool node, or to a spawned `server_process` (RP-4, RP-7,
+//! RP-8, RP-14).
 //!
 //! ```text
 //!  connecting ──► verifying_backend (OPTIONS, with verify_backend) ──► bored ◄──────────┐
@@ -22,10 +23,10 @@ use perlbal_http::{
     MAX_RESPONSE_HEAD_BYTES,
 };
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::nodes;
+use super::transport::Transport;
+use super::{nodes, Endpoint};
 use crate::registry::{registry, SockClass, SockEntry, SockHandle, SockInfo, SockState};
 use crate::runtime::current_worker;
 
@@ -58,8 +59,8 @@ pub enum ResponseError {
 pub struct Backend {
     /// Declared first: unregister before the socket closes (see `registry`).
     sock: SockHandle,
-    stream: TcpStream,
-    node: SocketAddrV4,
+    stream: Transport,
+    endpoint: Endpoint,
     worker: Option<usize>,
     created: Instant,
     uses: u32,
@@ -74,7 +75,9 @@ pub struct Backend {
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("node", &self.node).finish()
+        f.debug_struct("Backend")
+            .field("endpoint", &self.endpoint)
+            .finish()
     }
 }
 
@@ -82,14 +85,19 @@ impl std::fmt::Debug for Backend {
 /// `connecting`.
 pub struct Connecting {
     sock: SockHandle,
-    stream: TcpStream,
-    node: SocketAddrV4,
+    stream: Transport,
+    endpoint: Endpoint,
 }
 
 impl Connecting {
-    /// Starts a non-blocking connect to `node` for `service` and lists the socket. Must run on
-    /// a worker (the socket joins its event loop).
-    pub fn start(node: SocketAddrV4, service: &Arc<str>) -> io::Result<Connecting> {
+    /// Starts a connection to `endpoint` for `service` and lists its socket: a non-blocking
+    /// connect to a node, or a spawned program. Must run on a worker (the socket joins its
+    /// event loop).
+    pub fn start(endpoint: &Endpoint, service: &Arc<str>) -> io::Result<Connecting> {
+        let node = match endpoint {
+            Endpoint::Node(node) => *node,
+            Endpoint::Process(program) => return Self::spawn(program, service),
+        };
         let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
         socket.set_nonblocking(true)?;
         socket.set_cloexec(true)?;
@@ -116,7 +124,31 @@ impl Connecting {
             SockState::Connecting,
         );
         let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
-        Ok(Connecting { sock, stream, node })
+        Ok(Connecting {
+            sock,
+            stream: Transport::Tcp(stream),
+            endpoint: Endpoint::Node(node),
+        })
+    }
+
+    fn spawn(program: &Arc<str>, service: &Arc<str>) -> io::Result<Connecting> {
+        let stream = Transport::spawn(program)?;
+        let sock = registry().register(
+            SockInfo {
+                fd: stream.raw_fd(),
+                class: SockClass::BackendHttp,
+                peer: None,
+                local_port: 0,
+                service: Some(Arc::clone(service)),
+                detail: String::new(),
+            },
+            SockState::Connecting,
+        );
+        Ok(Connecting {
+            sock,
+            stream,
+            endpoint: Endpoint::Process(Arc::clone(program)),
+        })
     }
 
     /// The socket's registry entry (its state tells `connecting` from `verifying_backend`).
@@ -127,27 +159,33 @@ impl Connecting {
     /// Connects and, if `verify_path` is given (and the node is not on the no-verify list),
     /// verifies the node with an OPTIONS request.
     pub async fn finish(self, verify_path: Option<&str>) -> Result<Backend, ConnectError> {
-        let Connecting { sock, stream, node } = self;
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, stream.writable()).await;
-        nodes::record_connect(node);
-        match connected {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(ConnectError::Connect(e)),
-            Err(_) => {
-                return Err(ConnectError::Connect(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "connect timed out",
-                )))
+        let Connecting {
+            sock,
+            stream,
+            endpoint,
+        } = self;
+        if let (Transport::Tcp(tcp), Endpoint::Node(node)) = (&stream, &endpoint) {
+            let connected = tokio::time::timeout(CONNECT_TIMEOUT, tcp.writable()).await;
+            nodes::record_connect(*node);
+            match connected {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(ConnectError::Connect(e)),
+                Err(_) => {
+                    return Err(ConnectError::Connect(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "connect timed out",
+                    )))
+                }
             }
+            if let Some(e) = tcp.take_error().map_err(ConnectError::Connect)? {
+                return Err(ConnectError::Connect(e));
+            }
+            let _ = tcp.set_nodelay(true);
         }
-        if let Some(e) = stream.take_error().map_err(ConnectError::Connect)? {
-            return Err(ConnectError::Connect(e));
-        }
-        let _ = stream.set_nodelay(true);
         let mut backend = Backend {
             sock,
             stream,
-            node,
+            endpoint,
             worker: current_worker(),
             created: Instant::now(),
             uses: 0,
@@ -156,18 +194,23 @@ impl Connecting {
             disconnect_at: None,
             leftover: Vec::new(),
         };
+        let skips_verify = backend.endpoint.node().is_some_and(nodes::skips_verify);
         match verify_path {
-            Some(path) if !nodes::skips_verify(node) => {
+            Some(path) if !skips_verify => {
                 backend.sock.set_attention(Some(false));
                 backend.sock.set_state(SockState::VerifyingBackend);
                 match tokio::time::timeout(VERIFY_TIMEOUT, backend.verify(path)).await {
                     Ok(true) => {
                         backend.has_attention = true;
                         backend.sock.set_attention(Some(true));
-                        nodes::record_verify(node);
+                        if let Some(node) = backend.endpoint.node() {
+                            nodes::record_verify(node);
+                        }
                     }
                     _ => {
-                        nodes::mark_noverify(node);
+                        if let Some(node) = backend.endpoint.node() {
+                            nodes::mark_noverify(node);
+                        }
                         return Err(ConnectError::Verify);
                     }
                 }
@@ -202,8 +245,13 @@ impl Backend {
         self.discard(length).await.is_ok()
     }
 
-    pub fn node(&self) -> SocketAddrV4 {
-        self.node
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The pool node, if this connection goes to one.
+    pub fn node(&self) -> Option<SocketAddrV4> {
+        self.endpoint.node()
     }
 
     pub fn sock(&self) -> &SockHandle {
@@ -238,7 +286,7 @@ impl Backend {
         let Backend {
             sock,
             stream,
-            node,
+            endpoint,
             created,
             uses,
             has_attention,
@@ -247,11 +295,11 @@ impl Backend {
             leftover,
             ..
         } = self;
-        let stream = TcpStream::from_std(stream.into_std()?)?;
+        let stream = stream.adopt()?;
         Ok(Backend {
             sock,
             stream,
-            node,
+            endpoint,
             worker: here,
             created,
             uses,
@@ -267,13 +315,13 @@ impl Backend {
         self.stream.write_all(bytes).await
     }
 
-    /// Sends `len` bytes of `file` (a spooled upload) zero-copy.
+    /// Sends `len` bytes of `file` (a spooled upload), zero-copy to a node.
     pub async fn send_file(
         &mut self,
         file: &crate::static_files::OpenFile,
         len: u64,
-    ) -> io::Result<u64> {
-        crate::static_files::send_file(&self.stream, file, 0, len, &|| {}).await
+    ) -> io::Result<()> {
+        self.stream.send_file(file, len).await
     }
 
     /// Reads a response head; bytes after it are kept for [`Backend::read_body`].

@@ -7,8 +7,39 @@ pub mod conn;
 pub mod nodes;
 pub mod pool;
 pub mod stats_listener;
+pub mod transport;
 
 use std::cell::Cell;
+use std::fmt;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+
+/// Where a backend connection goes: a pool node, or a program spawned per connection
+/// (`server_process`, RP-14).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    Node(SocketAddrV4),
+    Process(Arc<str>),
+}
+
+impl Endpoint {
+    /// The node address, for what only pool nodes have (statistics, use counts).
+    pub fn node(&self) -> Option<SocketAddrV4> {
+        match self {
+            Endpoint::Node(node) => Some(*node),
+            Endpoint::Process(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Node(node) => node.fmt(f),
+            Endpoint::Process(program) => f.write_str(program),
+        }
+    }
+}
 
 /// A uniformly random index below `len` (`len` > 0), from a per-thread xorshift generator.
 /// Node choice only needs to spread load, not to be unpredictable.

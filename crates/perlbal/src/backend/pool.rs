@@ -11,13 +11,13 @@
 //! is failing, waiting clients are told at once (they answer 503).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddrV4;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::conn::{Backend, ConnectError, Connecting};
+use super::Endpoint;
 use crate::registry::{unix_now, SockEntry};
 use crate::service::{ProxySettings, ServiceConfig};
 
@@ -66,9 +66,9 @@ const SLOW_CONNECT: Duration = Duration::from_secs(1);
 struct Inner {
     queues: [VecDeque<Waiter>; 3],
     bored: VecDeque<Backend>,
-    pending: HashMap<SocketAddrV4, Pending>,
+    pending: HashMap<Endpoint, Pending>,
     /// Nodes whose last connect failed, until when they are skipped.
-    paused: HashMap<SocketAddrV4, Instant>,
+    paused: HashMap<Endpoint, Instant>,
 }
 
 impl Inner {
@@ -106,7 +106,7 @@ pub fn service_pool(service: &Arc<str>) -> Arc<ServicePool> {
 pub struct PoolReport {
     pub waiting: usize,
     /// `(node, state name, seconds since the connect started)`.
-    pub pending: Vec<(SocketAddrV4, &'static str, u64)>,
+    pub pending: Vec<(Endpoint, &'static str, u64)>,
     pub bored: usize,
     /// Per queue (high, normal, low): live waiting clients and the oldest's arrival time.
     pub queues: [(usize, Option<u64>); 3],
@@ -125,7 +125,7 @@ impl ServicePool {
     ) -> Result<Backend, AcquireError> {
         let rx = {
             let mut inner = self.lock();
-            let nodes = svc.proxy.nodes();
+            let nodes = &svc.proxy.endpoints;
             if nodes.is_empty() {
                 return Err(AcquireError::NoNodes);
             }
@@ -157,7 +157,7 @@ impl ServicePool {
 
     /// Opens connections for the waiting clients plus `connect_ahead` (RP-3).
     fn spawn_pass(self: &Arc<Self>, inner: &mut Inner, svc: &ServiceConfig) {
-        let nodes = svc.proxy.nodes();
+        let nodes = &svc.proxy.endpoints;
         if nodes.is_empty() {
             return;
         }
@@ -177,8 +177,8 @@ impl ServicePool {
         let sendstats = svc.proxy.pool.as_ref().and_then(|p| p.sendstats.as_ref());
         for _ in 0..to_create {
             let node = match sendstats {
-                Some(table) => table.pick(nodes),
-                None => nodes[super::random_index(nodes.len())],
+                Some(table) => Endpoint::Node(table.pick(svc.proxy.nodes())),
+                None => nodes[super::random_index(nodes.len())].clone(),
             };
             if inner.paused.contains_key(&node) || inner.pending.contains_key(&node) {
                 continue; // the slot is used up, as in the original
@@ -187,19 +187,17 @@ impl ServicePool {
         }
     }
 
-    fn start_connect(self: &Arc<Self>, inner: &mut Inner, node: SocketAddrV4, svc: &ServiceConfig) {
-        let connecting = match Connecting::start(node, &self.service) {
+    fn start_connect(self: &Arc<Self>, inner: &mut Inner, node: Endpoint, svc: &ServiceConfig) {
+        let connecting = match Connecting::start(&node, &self.service) {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(
-                    "service {}: cannot open a socket to {node}: {e}",
-                    self.service
-                );
+                tracing::warn!("service {}: cannot reach {node}: {e}", self.service);
+                self.node_failed(inner, node, svc);
                 return;
             }
         };
         inner.pending.insert(
-            node,
+            node.clone(),
             Pending {
                 started: unix_now(),
                 since: Instant::now(),
@@ -214,11 +212,7 @@ impl ServicePool {
         });
     }
 
-    fn connect_finished(
-        self: &Arc<Self>,
-        node: SocketAddrV4,
-        result: Result<Backend, ConnectError>,
-    ) {
+    fn connect_finished(self: &Arc<Self>, node: Endpoint, result: Result<Backend, ConnectError>) {
         let Some(svc) = crate::service::snapshot().service(&self.service).cloned() else {
             return;
         };
@@ -234,17 +228,7 @@ impl ServicePool {
             }
             Err(ConnectError::Connect(e)) => {
                 tracing::warn!("service {}: connect to {node} failed: {e}", self.service);
-                inner
-                    .paused
-                    .insert(node, Instant::now() + FAILED_NODE_PAUSE);
-                self.schedule_unpause();
-                if all_paused(&inner, svc.proxy.nodes()) && inner.pending.is_empty() {
-                    // Every node is down: tell the waiting clients now instead of letting
-                    // them hang until their idle timeout (RP-10 ⚠).
-                    for queue in &mut inner.queues {
-                        queue.clear();
-                    }
-                }
+                self.node_failed(&mut inner, node, &svc);
             }
             Err(ConnectError::Verify) => {
                 tracing::warn!(
@@ -254,6 +238,21 @@ impl ServicePool {
             }
         }
         self.spawn_pass(&mut inner, &svc);
+    }
+
+    /// A connect to `node` failed: pause the node (RP-10).
+    fn node_failed(self: &Arc<Self>, inner: &mut Inner, node: Endpoint, svc: &ServiceConfig) {
+        inner
+            .paused
+            .insert(node, Instant::now() + FAILED_NODE_PAUSE);
+        self.schedule_unpause();
+        if all_paused(inner, &svc.proxy.endpoints) && inner.pending.is_empty() {
+            // Every node is down: tell the waiting clients now instead of letting them hang
+            // until their idle timeout (RP-10 ⚠).
+            for queue in &mut inner.queues {
+                queue.clear();
+            }
+        }
     }
 
     /// After the failed-node pause, try again for whoever still waits (RP-10).
@@ -277,7 +276,7 @@ impl ServicePool {
         mut backend: Backend,
         svc: &ServiceConfig,
     ) -> bool {
-        if !svc.proxy.nodes().contains(&backend.node()) {
+        if !svc.proxy.endpoints.contains(backend.endpoint()) {
             return false; // the node left the pool (POOL-9): close
         }
         while let Some(waiter) = next_waiter(inner, &svc.proxy) {
@@ -308,17 +307,17 @@ impl ServicePool {
 
     /// A request failed on a connection to `node` before any response (reset, closed): leave
     /// the node alone for a moment and drop its idle connections, so a retry goes elsewhere.
-    pub fn note_failed_node(self: &Arc<Self>, node: SocketAddrV4, nodes: &[SocketAddrV4]) {
+    pub fn note_failed_node(self: &Arc<Self>, node: &Endpoint, nodes: &[Endpoint]) {
         let mut inner = self.lock();
-        inner.bored.retain(|b| b.node() != node);
+        inner.bored.retain(|b| b.endpoint() != node);
         // Pause it only while another node can take the retry: a pool is never emptied by
         // failing requests.
         let now = Instant::now();
         let another_usable = nodes
             .iter()
-            .any(|n| *n != node && inner.paused.get(n).is_none_or(|until| *until <= now));
+            .any(|n| n != node && inner.paused.get(n).is_none_or(|until| *until <= now));
         if another_usable {
-            inner.paused.insert(node, now + FAILED_NODE_PAUSE);
+            inner.paused.insert(node.clone(), now + FAILED_NODE_PAUSE);
             drop(inner);
             self.schedule_unpause();
         }
@@ -340,12 +339,12 @@ impl ServicePool {
     pub fn report(&self) -> PoolReport {
         let inner = self.lock();
         let now = unix_now();
-        let mut pending: Vec<(SocketAddrV4, &'static str, u64)> = inner
+        let mut pending: Vec<(Endpoint, &'static str, u64)> = inner
             .pending
             .iter()
             .map(|(node, p)| {
                 let state = p.socket.state().name().unwrap_or("connecting");
-                (*node, state, now.saturating_sub(p.started))
+                (node.clone(), state, now.saturating_sub(p.started))
             })
             .collect();
         pending.sort();
@@ -364,14 +363,14 @@ impl ServicePool {
 }
 
 /// An idle connection may serve a new client (RP-2).
-fn usable_idle(backend: &Backend, nodes: &[SocketAddrV4]) -> bool {
-    nodes.contains(&backend.node())
+fn usable_idle(backend: &Backend, nodes: &[Endpoint]) -> bool {
+    nodes.contains(backend.endpoint())
         && !(backend.uses() == 0 && !backend.has_attention() && backend.age() > UNTESTED_IDLE_LIMIT)
         && !backend.too_close_to_disconnect()
         && backend.is_open()
 }
 
-fn all_paused(inner: &Inner, nodes: &[SocketAddrV4]) -> bool {
+fn all_paused(inner: &Inner, nodes: &[Endpoint]) -> bool {
     let now = Instant::now();
     !nodes.is_empty()
         && nodes

@@ -9,6 +9,7 @@ use perlbal_config::{Role, TunableValue};
 use perlbal_http::forward::HeaderEdit;
 
 use super::state::{ServiceState, State};
+use crate::backend::Endpoint;
 use crate::service::{PoolView, ProxySettings, RoleKind, ServiceConfig, Snapshot, WebSettings};
 
 pub fn build(state: &State) -> Snapshot {
@@ -150,8 +151,15 @@ fn web_settings(r: &Reader<'_>) -> WebSettings {
 }
 
 fn proxy_settings(r: &Reader<'_>, pools: &HashMap<&str, Arc<PoolView>>) -> ProxySettings {
+    let pool = r.text("pool").and_then(|p| pools.get(p.as_str()).cloned());
+    let endpoints = match (&pool, r.text("server_process")) {
+        (Some(pool), _) => pool.nodes.iter().copied().map(Endpoint::Node).collect(),
+        (None, Some(program)) if !program.is_empty() => vec![Endpoint::Process(program.into())],
+        (None, _) => Vec::new(),
+    };
     ProxySettings {
-        pool: r.text("pool").and_then(|p| pools.get(p.as_str()).cloned()),
+        pool,
+        endpoints,
         persist_backend: r.bool("persist_backend", false),
         verify_backend_path: r
             .bool("verify_backend", false)

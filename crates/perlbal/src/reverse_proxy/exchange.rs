@@ -153,7 +153,7 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 return false;
             }
         };
-        let node = backend.node();
+        let node = backend.endpoint().clone();
         let retry_delay = (svc.proxy.enable_error_retries
             && retries < svc.proxy.error_retry_schedule.len())
         .then(|| svc.proxy.error_retry_schedule[retries]);
@@ -192,7 +192,7 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 return false;
             }
             Err(AttemptError::Failed { reached, reused }) => {
-                pool.note_failed_node(node, svc.proxy.nodes());
+                pool.note_failed_node(&node, &svc.proxy.endpoints);
                 let safe = request.body_in_memory() && (!reached || reused || request.idempotent());
                 if let (true, Some(delay)) = (safe, retry_delay) {
                     tracing::warn!(
@@ -261,8 +261,8 @@ async fn attempt(
     mut backend: Backend,
 ) -> Result<(ResponseHead, Backend), AttemptError> {
     let reused = backend.uses() > 0;
-    if let Some(pool) = &svc.proxy.pool {
-        pool.usage.mark_used(backend.node());
+    if let (Some(pool), Some(node)) = (&svc.proxy.pool, backend.node()) {
+        pool.usage.mark_used(node);
     }
     backend.assign(conn.sock().fd());
     conn.sock().set_state(SockState::BackendReqSent);
@@ -309,7 +309,9 @@ async fn attempt(
         Ok(Err(ResponseError::Closed)) => Err(failed(true)),
         Ok(Err(ResponseError::Invalid(why))) => Err(AttemptError::Garbage(why)),
         Ok(Ok(head)) => {
-            nodes::record_status(backend.node(), head.status());
+            if let Some(node) = backend.node() {
+                nodes::record_status(node, head.status());
+            }
             Ok((head, backend))
         }
     }

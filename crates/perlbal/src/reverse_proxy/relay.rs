@@ -40,7 +40,7 @@ pub async fn respond(
             tracing::warn!(
                 "service {}: unusable response framing from {}: {e}",
                 svc.name,
-                backend.node()
+                backend.endpoint()
             );
             error_page(conn, svc, req, 502, "The backend sent an invalid response.").await;
             return false;
@@ -71,7 +71,9 @@ pub async fn respond(
     // RP-33: the backend goes back to the pool as soon as its last byte is read, before the
     // client has it all, so it can serve the next request (of this client or another).
     let release = |mut backend: Backend| {
-        nodes::record_request_done(backend.node());
+        if let Some(node) = backend.node() {
+            nodes::record_request_done(node);
+        }
         if backend_reusable {
             backend.finish_request(keep_alive_timeout);
         }
@@ -120,7 +122,7 @@ async fn relay_length(
             _ => {
                 tracing::warn!(
                     "backend {} closed mid-body; truncating the response",
-                    backend.node()
+                    backend.endpoint()
                 );
                 let _ = conn.write_all(&pending).await;
                 return false;

@@ -103,8 +103,38 @@ pub(crate) fn is_perl_space(byte: u8) -> bool {
 /// RFC 2616 token characters as the original accepts them: anything but CTLs, space and
 /// separators (bytes >= 0x80 are accepted).
 fn is_token_byte(byte: u8) -> bool {
-    !(byte <= 0x20 || byte == 0x7f || b"()<>@,;:\\\"/[]?={}".contains(&byte))
+    TOKEN_BYTES[usize::from(byte)]
 }
+
+/// [`is_token_byte`] as a table: header names are scanned byte by byte on every request.
+static TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0x21;
+    while byte < 256 {
+        table[byte] = !matches!(
+            byte as u8,
+            0x7f | b'('
+                | b')'
+                | b'<'
+                | b'>'
+                | b'@'
+                | b','
+                | b';'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'='
+                | b'{'
+                | b'}'
+        );
+        byte += 1;
+    }
+    table
+};
 
 /// The decimal digits of `n` in a stack buffer: `(buffer, index of the first digit)`.
 fn u64_digits(n: u64) -> ([u8; 20], usize) {
@@ -341,6 +371,15 @@ fn span(start: usize, len: usize) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_table_is_rfc2616_tokens_plus_high_bytes() {
+        for byte in 0..=255u8 {
+            let separator = b"()<>@,;:\\\"/[]?={}".contains(&byte);
+            let expected = !(byte <= 0x20 || byte == 0x7f || separator);
+            assert_eq!(is_token_byte(byte), expected, "byte {byte:#x}");
+        }
+    }
 
     /// Builds a map from header lines joined by `\r\n` (no request line).
     fn parse(lines: &str) -> Result<HeaderMap, LineError> {

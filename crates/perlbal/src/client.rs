@@ -17,38 +17,8 @@ use perlbal_http::{HeadError, HeadScan, HeadScanner, RequestHead, MAX_REQUEST_HE
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::buffers::{self, BufferKind};
 use crate::registry::{registry, SockClass, SockHandle, SockInfo, SockState};
-
-/// Initial read buffer size; grows as needed up to the head limit.
-const READ_BUF_BYTES: usize = 4096;
-/// Read buffers kept per worker for reuse, so a request costs no allocation.
-const POOLED_BUFFERS: usize = 64;
-
-thread_local! {
-    static BUFFER_POOL: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// An empty read buffer, from this worker's pool when it has one.
-fn take_buffer() -> Vec<u8> {
-    BUFFER_POOL
-        .with(|pool| pool.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(READ_BUF_BYTES))
-}
-
-/// Returns a read buffer to this worker's pool (or frees it when the pool is full or the
-/// buffer grew large).
-fn give_back(mut buf: Vec<u8>) {
-    if buf.capacity() == 0 || buf.capacity() > 4 * READ_BUF_BYTES {
-        return;
-    }
-    buf.clear();
-    BUFFER_POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < POOLED_BUFFERS {
-            pool.push(buf);
-        }
-    });
-}
 
 /// Why no request head could be read.
 #[derive(Debug)]
@@ -126,7 +96,7 @@ pub struct ClientConn {
 
 impl Drop for ClientConn {
     fn drop(&mut self) {
-        give_back(std::mem::take(&mut self.buf));
+        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
     }
 }
 
@@ -176,7 +146,7 @@ impl ClientConn {
     fn consume(&mut self, n: usize) {
         self.pos += n;
         if self.pos >= self.buf.len() {
-            give_back(std::mem::take(&mut self.buf));
+            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         self.scanner.reset();
@@ -212,15 +182,16 @@ impl ClientConn {
     /// report a socket readable from stale readiness; only a `WouldBlock` clears it).
     async fn fill(&mut self) -> Result<usize, ReadHeadError> {
         if self.pos > 0 && self.pos == self.buf.len() {
-            give_back(std::mem::take(&mut self.buf));
+            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         loop {
             let was_empty = self.buf.is_empty();
             if self.buf.capacity() == 0 {
-                self.buf = take_buffer();
+                self.buf = buffers::take(BufferKind::ClientRead);
             } else if self.buf.len() == self.buf.capacity() {
-                self.buf.reserve(self.buf.capacity().max(READ_BUF_BYTES));
+                self.buf
+                    .reserve(self.buf.capacity().max(BufferKind::ClientRead.capacity()));
             }
             let spare = self.buf.capacity() - self.buf.len();
             match self.stream.try_read_buf(&mut self.buf) {
@@ -238,7 +209,7 @@ impl ClientConn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if was_empty {
-                        give_back(std::mem::take(&mut self.buf));
+                        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
                     }
                     // A bare readiness poll: no waiter node or timer lives in this future.
                     let stream = &self.stream;
@@ -317,6 +288,45 @@ impl ClientConn {
         let mut written = 0;
         while written < data.len() {
             match self.stream.write(&data[written..]).await {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    written += n;
+                    self.sock.touch();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes as much of `first` then `second` as the socket takes now, in one vectored write
+    /// and without waiting: the number of bytes written (0 if the socket is full).
+    pub fn try_write_pair(&self, first: &[u8], second: &[u8]) -> io::Result<usize> {
+        let parts = [io::IoSlice::new(first), io::IoSlice::new(second)];
+        match self.stream.try_write_vectored(&parts) {
+            Ok(n) => {
+                if n > 0 {
+                    self.sock.touch();
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes all of `first` then `second` with vectored writes (no copy to join them).
+    pub async fn write_all_pair(&mut self, first: &[u8], second: &[u8]) -> io::Result<()> {
+        let total = first.len() + second.len();
+        let mut written = 0;
+        while written < total {
+            let (a, b) = if written < first.len() {
+                (&first[written..], second)
+            } else {
+                (&second[written - first.len()..], &[][..])
+            };
+            let parts = [io::IoSlice::new(a), io::IoSlice::new(b)];
+            match self.stream.write_vectored(&parts).await {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     written += n;

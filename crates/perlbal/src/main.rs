@@ -1,6 +1,7 @@
 //! The `perlbal` binary: command line (CLI-1..11), then start-up and the run loop.
 
 mod backend;
+mod buffers;
 mod cli;
 mod client;
 mod control;

@@ -156,9 +156,17 @@ pub struct ServiceConfig {
     pub header_edits: Vec<HeaderEdit>,
     pub web: WebSettings,
     pub proxy: ProxySettings,
+    /// The service's backend side, looked up once per configuration rather than per request.
+    pub backends: std::sync::OnceLock<Arc<crate::backend::pool::ServicePool>>,
 }
 
 impl ServiceConfig {
+    /// The backend connections and waiting clients of this (reverse_proxy) service.
+    pub fn backends(&self) -> &Arc<crate::backend::pool::ServicePool> {
+        self.backends
+            .get_or_init(|| crate::backend::pool::service_pool(&self.name))
+    }
+
     /// Whether a client's forwarding headers are trusted (SVC-8, SVC-9).
     pub fn trusts(&self, ip: IpAddr) -> bool {
         self.always_trusted || self.trusted_upstream_proxies.iter().any(|m| m.contains(ip))

@@ -188,6 +188,23 @@ fn nginx_backend_serves_files_through_the_proxy() {
 }
 
 #[test]
+fn a_client_that_reads_slowly_gets_every_byte_and_keeps_its_connection() {
+    // RP-33: the response outruns the client's socket buffers, so the proxy waits on the client
+    // mid-body and copies out the tail it cannot send at once; nothing may be lost or reordered.
+    let (docroot, big) = nginx_docroot();
+    let nginx = Nginx::start(docroot.path());
+    let rig = nginx_rig(&nginx, "");
+    let mut c = rig.client();
+    c.send("GET /big.bin HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    thread::sleep(Duration::from_millis(400));
+    let r = c.response();
+    assert_eq!(r.status(), 200, "{r:?}");
+    assert!(r.body == big, "body differs ({} bytes)", r.body.len());
+    c.send("GET /file.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(c.response().body, b"served by nginx\n");
+}
+
+#[test]
 fn nginx_sees_one_connection_reused_with_persist_backend() {
     // RP-7, SVC-19: keep-alive reuse counted by nginx itself ($connection_requests).
     let (docroot, _) = nginx_docroot();

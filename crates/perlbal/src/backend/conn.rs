@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 
 use super::transport::Transport;
 use super::{nodes, Endpoint};
+use crate::buffers::{self, BufferKind};
 use crate::registry::{registry, SockClass, SockEntry, SockHandle, SockInfo, SockState};
 use crate::runtime::current_worker;
 
@@ -34,8 +35,6 @@ use crate::runtime::current_worker;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the verify OPTIONS may take before the node counts as failed.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(15);
-/// Bytes read from a backend at a time.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Why a connection could not be made ready.
 #[derive(Debug)]
@@ -69,8 +68,16 @@ pub struct Backend {
     shows_attention: bool,
     /// From the backend's `Keep-Alive: timeout=N` (RP-2 `too_close_disconnect`).
     disconnect_at: Option<Instant>,
-    /// Bytes read past the end of the current response head (the start of its body).
-    leftover: Vec<u8>,
+    /// Bytes read from the backend and not yet consumed start at `pos`; a pooled buffer
+    /// while a response is read, none while idle.
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        buffers::give_back(BufferKind::BackendRead, std::mem::take(&mut self.buf));
+    }
 }
 
 impl std::fmt::Debug for Backend {
@@ -192,7 +199,8 @@ impl Connecting {
             has_attention: false,
             shows_attention: verify_path.is_some(),
             disconnect_at: None,
-            leftover: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
         };
         let skips_verify = backend.endpoint.node().is_some_and(nodes::skips_verify);
         match verify_path {
@@ -278,36 +286,16 @@ impl Backend {
     }
 
     /// Moves the socket to the calling worker's event loop if it lives on another one.
-    pub fn adopt(self) -> io::Result<Backend> {
+    pub fn adopt(mut self) -> io::Result<Backend> {
         let here = current_worker();
         if here == self.worker {
             return Ok(self);
         }
-        let Backend {
-            sock,
-            stream,
-            endpoint,
-            created,
-            uses,
-            has_attention,
-            shows_attention,
-            disconnect_at,
-            leftover,
-            ..
-        } = self;
-        let stream = stream.adopt()?;
-        Ok(Backend {
-            sock,
-            stream,
-            endpoint,
-            worker: here,
-            created,
-            uses,
-            has_attention,
-            shows_attention,
-            disconnect_at,
-            leftover,
-        })
+        // A placeholder takes the socket's place while it moves; dropping it closes nothing.
+        let stream = std::mem::replace(&mut self.stream, Transport::Detached);
+        self.stream = stream.adopt()?;
+        self.worker = here;
+        Ok(self)
     }
 
     /// Writes all of `bytes`.
@@ -324,67 +312,95 @@ impl Backend {
         self.stream.send_file(file, len).await
     }
 
-    /// Reads a response head; bytes after it are kept for [`Backend::read_body`].
+    /// Reads a response head; the bytes after it stay buffered (see [`Backend::buffered`]).
     pub async fn read_response_head(&mut self) -> Result<ResponseHead, ResponseError> {
-        let mut buf = std::mem::take(&mut self.leftover);
         let mut scanner = HeadScanner::new(MAX_RESPONSE_HEAD_BYTES);
         loop {
-            match scanner.scan(&buf) {
+            match scanner.scan(self.buffered()) {
                 HeadScan::Complete {
                     head_len,
                     total_len,
                 } => {
-                    let head =
-                        ResponseHead::parse(&buf[..head_len]).map_err(ResponseError::Invalid);
-                    self.leftover = buf.split_off(total_len);
-                    return head;
+                    let head = ResponseHead::parse(&self.buffered()[..head_len]);
+                    self.consume(total_len);
+                    return head.map_err(ResponseError::Invalid);
                 }
                 HeadScan::TooLarge => return Err(ResponseError::Invalid(HeadError::TooLarge)),
                 HeadScan::Incomplete => {}
             }
-            buf.reserve(READ_CHUNK.min(MAX_RESPONSE_HEAD_BYTES));
-            match self.read_into(&mut buf).await {
+            if self.pos > 0 {
+                // Keep a partial head at the front so that it can grow to the limit.
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+                scanner.reset();
+            }
+            match self.fill().await {
                 Ok(0) | Err(_) => return Err(ResponseError::Closed),
                 Ok(_) => {}
             }
         }
     }
 
-    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+    /// Bytes read from the backend and not consumed yet.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Drops the first `n` buffered bytes; the buffer goes back to the pool once all are.
+    pub fn consume(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos >= self.buf.len() {
+            buffers::give_back(BufferKind::BackendRead, std::mem::take(&mut self.buf));
+            self.pos = 0;
+        }
+    }
+
+    /// Reads more bytes into the buffer: 0 means the backend closed.
+    pub async fn fill(&mut self) -> io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            self.buf = buffers::take(BufferKind::BackendRead);
+        } else if self.buf.len() == self.buf.capacity() {
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            } else {
+                self.buf.reserve(BufferKind::BackendRead.capacity());
+            }
+        }
         loop {
             self.stream.readable().await?;
-            match self.stream.try_read_buf(buf) {
-                Ok(n) => return Ok(n),
+            let spare = self.buf.capacity() - self.buf.len();
+            match self.stream.try_read_buf(&mut self.buf) {
+                Ok(n) => {
+                    if n < spare {
+                        // A short read drained the socket: forget the cached readiness, so
+                        // that `is_open` and the next read need no syscall to learn it.
+                        self.stream.clear_read_readiness();
+                    }
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Reads up to `max` body bytes (leftover first). Empty means the backend closed.
-    pub async fn read_body(&mut self, max: usize) -> io::Result<Vec<u8>> {
-        if !self.leftover.is_empty() {
-            let take = self.leftover.len().min(max);
-            let rest = self.leftover.split_off(take);
-            return Ok(std::mem::replace(&mut self.leftover, rest));
-        }
-        let mut buf = Vec::with_capacity(max.min(READ_CHUNK));
-        self.read_into(&mut buf).await?;
-        Ok(buf)
-    }
-
     /// Reads and drops `len` body bytes.
     async fn discard(&mut self, mut len: u64) -> io::Result<()> {
-        while len > 0 {
-            let chunk = self
-                .read_body(usize::try_from(len).unwrap_or(usize::MAX).min(READ_CHUNK))
-                .await?;
-            if chunk.is_empty() {
+        loop {
+            let take = self
+                .buffered()
+                .len()
+                .min(usize::try_from(len).unwrap_or(usize::MAX));
+            self.consume(take);
+            len -= take as u64;
+            if len == 0 {
+                return Ok(());
+            }
+            if self.fill().await? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
-            len = len.saturating_sub(chunk.len() as u64);
         }
-        Ok(())
     }
 
     /// Marks the connection as serving client `client_fd`.
@@ -410,8 +426,11 @@ impl Backend {
     /// Whether an idle connection is still open and quiet: the backend has neither closed it
     /// nor sent anything unasked (then it cannot be reused).
     pub fn is_open(&self) -> bool {
-        if !self.leftover.is_empty() {
+        if !self.buffered().is_empty() {
             return false;
+        }
+        if !self.stream.may_be_readable() {
+            return true; // no event since the last read drained it: no syscall needed
         }
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)

@@ -86,6 +86,14 @@ pub struct ServicePool {
     inner: Mutex<Inner>,
 }
 
+impl std::fmt::Debug for ServicePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServicePool")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The pool of `service`, created on first use.
 pub fn service_pool(service: &Arc<str>) -> Arc<ServicePool> {
     static POOLS: OnceLock<Mutex<HashMap<Arc<str>, Arc<ServicePool>>>> = OnceLock::new();

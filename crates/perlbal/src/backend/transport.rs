@@ -5,8 +5,9 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::process::Stdio;
+use std::task::{Context, Waker};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::static_files::OpenFile;
@@ -20,6 +21,12 @@ pub enum Transport {
         stream: UnixStream,
         _child: tokio::process::Child,
     },
+    /// Nothing: stands in for a stream while it moves to another worker.
+    Detached,
+}
+
+fn detached() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "backend stream detached")
 }
 
 impl Transport {
@@ -43,13 +50,38 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.as_raw_fd(),
             Transport::Process { stream, .. } => stream.as_raw_fd(),
+            Transport::Detached => -1,
         }
+    }
+
+    /// Whether tokio has seen the stream readable since the last read drained it. False means
+    /// nothing arrived (not even a close), so no syscall is needed to know it is quiet.
+    pub fn may_be_readable(&self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = match self {
+            Transport::Tcp(s) => s.poll_read_ready(&mut cx),
+            Transport::Process { stream, .. } => stream.poll_read_ready(&mut cx),
+            Transport::Detached => return true,
+        };
+        ready.is_ready()
+    }
+
+    /// Forgets tokio's cached read readiness after a read that drained the socket. (tokio
+    /// keeps it if an event arrived meanwhile.)
+    pub fn clear_read_readiness(&self) {
+        let would_block = || Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock));
+        let _ = match self {
+            Transport::Tcp(s) => s.try_io(Interest::READABLE, would_block),
+            Transport::Process { stream, .. } => stream.try_io(Interest::READABLE, would_block),
+            Transport::Detached => Ok(()),
+        };
     }
 
     pub async fn readable(&self) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.readable().await,
             Transport::Process { stream, .. } => stream.readable().await,
+            Transport::Detached => Err(detached()),
         }
     }
 
@@ -57,6 +89,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.try_read_buf(buf),
             Transport::Process { stream, .. } => stream.try_read_buf(buf),
+            Transport::Detached => Err(detached()),
         }
     }
 
@@ -64,6 +97,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.try_read(buf),
             Transport::Process { stream, .. } => stream.try_read(buf),
+            Transport::Detached => Err(detached()),
         }
     }
 
@@ -71,6 +105,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.write_all(bytes).await,
             Transport::Process { stream, .. } => stream.write_all(bytes).await,
+            Transport::Detached => Err(detached()),
         }
     }
 
@@ -84,6 +119,7 @@ impl Transport {
                 let mut reader = tokio::fs::File::from_std(file.file().try_clone()?).take(len);
                 tokio::io::copy(&mut reader, stream).await.map(drop)
             }
+            Transport::Detached => Err(detached()),
         }
     }
 
@@ -95,6 +131,7 @@ impl Transport {
                 stream: UnixStream::from_std(stream.into_std()?)?,
                 _child,
             },
+            Transport::Detached => Transport::Detached,
         })
     }
 }

@@ -123,6 +123,7 @@ fn service_config(svc: &ServiceState, pools: &HashMap<&str, Arc<PoolView>>) -> S
         header_edits: svc.header_edits.iter().map(header_edit).collect(),
         web: web_settings(&r),
         proxy: proxy_settings(&r, pools),
+        backends: std::sync::OnceLock::new(),
     }
 }
 

@@ -20,7 +20,7 @@ use super::body::{self, Body, BodyError};
 use super::relay;
 use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
-use crate::backend::pool::{service_pool, AcquireError, Priority, ServicePool};
+use crate::backend::pool::{AcquireError, Priority, ServicePool};
 use crate::client::ClientConn;
 use crate::control::NODEFILE_RECHECK_SECONDS;
 use crate::registry::{unix_now, SockState};
@@ -135,7 +135,7 @@ enum AttemptError {
 }
 
 async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<'_>) -> bool {
-    let pool = service_pool(&svc.name);
+    let pool = Arc::clone(svc.backends());
     let svc = refresh_nodefile_if_due(svc).unwrap_or_else(|| Arc::clone(svc));
     let svc = &*svc;
     // One budget for every kind of retry: `error_retry_schedule` when `enable_error_retries`.

@@ -21,9 +21,6 @@ use crate::client::ClientConn;
 use crate::registry::SockState;
 use crate::service::ServiceConfig;
 
-/// Bytes moved from backend to client at a time.
-const RELAY_CHUNK: usize = 64 * 1024;
-
 /// Sends `head` and its body to the client; true when the client connection stays open.
 pub async fn respond(
     conn: &mut ClientConn,
@@ -101,9 +98,9 @@ pub async fn respond(
     persistence.is_keep_alive()
 }
 
-/// Sends `head`, then moves exactly `len` body bytes, handing the backend to `release` once
-/// its last byte is read. False if either side failed (the backend dying mid-body included):
-/// the client connection must then close.
+/// Sends `head`, then moves exactly `len` body bytes straight from the backend's read buffer,
+/// handing the backend to `release` once its last byte is read. False if either side failed
+/// (the backend dying mid-body included): the client connection must then close.
 async fn relay_length(
     conn: &mut ClientConn,
     mut backend: Backend,
@@ -111,51 +108,78 @@ async fn relay_length(
     len: u64,
     release: impl FnOnce(Backend),
 ) -> bool {
-    let mut pending = head;
+    // The head goes out with the first body bytes: one write for a small response.
+    let mut head = head;
     let mut remaining = len;
-    while remaining > 0 {
-        let want = usize::try_from(remaining)
-            .unwrap_or(usize::MAX)
-            .min(RELAY_CHUNK);
-        let chunk = match backend.read_body(want).await {
-            Ok(chunk) if !chunk.is_empty() => chunk,
-            _ => {
-                tracing::warn!(
-                    "backend {} closed mid-body; truncating the response",
-                    backend.endpoint()
-                );
-                let _ = conn.write_all(&pending).await;
-                return false;
-            }
-        };
-        remaining -= chunk.len() as u64;
-        // The head goes out with the first chunk: one write for small responses.
-        if pending.is_empty() {
-            pending = chunk;
-        } else {
-            pending.extend_from_slice(&chunk);
-        }
-        if remaining > 0 && conn.write_all(&pending).await.is_err() {
+    loop {
+        let starved = remaining > 0 && backend.buffered().is_empty();
+        if starved && !matches!(backend.fill().await, Ok(n) if n > 0) {
+            tracing::warn!(
+                "backend {} closed mid-body; truncating the response",
+                backend.endpoint()
+            );
+            let _ = conn.write_all(&head).await;
             return false;
         }
-        if remaining > 0 {
-            pending.clear();
+        let take = backend
+            .buffered()
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        remaining -= take as u64;
+        if remaining == 0 {
+            return finish_length(conn, backend, &head, take, release).await;
         }
+        if conn
+            .write_all_pair(&head, &backend.buffered()[..take])
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        head.clear();
+        backend.consume(take);
     }
+}
+
+/// The last bytes of a response: `head` (if not sent yet) and the backend's next `take` buffered
+/// bytes. RP-33: the backend goes back to the pool before the client has them all, so what the
+/// client's socket does not take at once is copied out first.
+async fn finish_length(
+    conn: &mut ClientConn,
+    mut backend: Backend,
+    head: &[u8],
+    take: usize,
+    release: impl FnOnce(Backend),
+) -> bool {
+    let body = &backend.buffered()[..take];
+    let written = match conn.try_write_pair(head, body) {
+        Ok(n) => n,
+        Err(_) => {
+            backend.consume(take);
+            release(backend);
+            return false;
+        }
+    };
+    let rest: Vec<u8> = if written < head.len() {
+        [&head[written..], body].concat()
+    } else {
+        body[written - head.len()..].to_vec()
+    };
+    backend.consume(take);
     release(backend);
-    conn.write_all(&pending).await.is_ok()
+    rest.is_empty() || conn.write_all(&rest).await.is_ok()
 }
 
 /// Moves body bytes until the backend closes (RP-33, RP-34).
 async fn relay_until_close(conn: &mut ClientConn, backend: &mut Backend) {
     loop {
-        match backend.read_body(RELAY_CHUNK).await {
-            Ok(chunk) if !chunk.is_empty() => {
-                if conn.write_all(&chunk).await.is_err() {
-                    return;
-                }
-            }
-            _ => return,
+        if backend.buffered().is_empty() && !matches!(backend.fill().await, Ok(n) if n > 0) {
+            return;
         }
+        let n = backend.buffered().len();
+        if conn.write_all(backend.buffered()).await.is_err() {
+            return;
+        }
+        backend.consume(n);
     }
 }

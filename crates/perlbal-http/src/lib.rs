@@ -13,6 +13,7 @@
 //! * [`forward`] — the request a reverse proxy sends to its backend;
 //! * [`framing`] — request/response body framing, the one place deciding CL vs chunked;
 //! * [`chunked`] — the incremental chunked-body decoder;
+//! * [`reproxy`] — what a backend asks the proxy to fetch instead (`X-REPROXY-*`);
 //! * [`range`] and [`conditional`] — byte ranges and `If-Modified-Since`;
 //! * [`uri`] — URL decoding and the web server's path rules;
 //! * [`date`] — HTTP dates and a per-second cached "now";
@@ -61,6 +62,7 @@ pub mod headers;
 pub mod keepalive;
 pub mod mime;
 pub mod range;
+pub mod reproxy;
 pub mod response;
 pub mod response_head;
 pub mod status;

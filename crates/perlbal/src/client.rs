@@ -126,6 +126,11 @@ impl ClientConn {
         }
     }
 
+    /// The client's address (a syscall: for rare paths only; `None` once it is gone).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.stream.peer_addr().ok()
+    }
+
     pub fn sock(&self) -> &SockHandle {
         &self.sock
     }

@@ -17,7 +17,7 @@ use perlbal_http::framing::{self, BodyRole};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
 
 use super::body::{self, Body, BodyError};
-use super::relay;
+use super::{relay, reproxy};
 use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
 use crate::backend::pool::{AcquireError, Priority, ServicePool};
@@ -159,6 +159,15 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
         .then(|| svc.proxy.error_retry_schedule[retries]);
         match attempt(conn, svc, request, backend).await {
             Ok((head, backend)) => {
+                conn.sock().set_idle_limit(svc.idle_timeout);
+                // REPROXY-1: a directive is acted on before anything else, 500 retries included.
+                if svc.proxy.enable_reproxy {
+                    let directive = perlbal_http::reproxy::directive(&head);
+                    if let Some(directive) = directive.filter(reproxy::handles) {
+                        relay::release_unrelayed(svc, request.req, &head, backend, &pool);
+                        return reproxy::serve(conn, svc, request.req, head, directive).await;
+                    }
+                }
                 let retry_500 =
                     head.status() == 500 && matches!(request.req.method(), "GET" | "HEAD");
                 if let (true, Some(delay)) = (retry_500, retry_delay) {
@@ -168,7 +177,6 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                conn.sock().set_idle_limit(svc.idle_timeout);
                 return relay::respond(conn, svc, request.req, head, backend, &pool).await;
             }
             Err(AttemptError::ClientGone) => return false,

@@ -17,6 +17,7 @@
 mod body;
 mod exchange;
 mod relay;
+mod reproxy;
 mod spool;
 
 use std::net::SocketAddr;

@@ -52,13 +52,8 @@ pub async fn respond(
         }
         .decide_for(req, &head, true)
     };
-    let backend_reusable = svc.proxy.persist_backend
-        && body != ResponseBody::UntilClose
-        && backend_keeps_alive(&head, req.is_head())
-        && svc
-            .proxy
-            .max_backend_uses
-            .is_none_or(|max| u64::from(backend.uses()) + 1 < max);
+    let backend_reusable =
+        body != ResponseBody::UntilClose && backend_reusable(svc, req, &head, &backend);
     let keep_alive_timeout = backend_keep_alive_timeout(&head);
     persistence.apply(head.headers_mut());
     let mut out = Vec::with_capacity(512);
@@ -67,15 +62,7 @@ pub async fn respond(
     backend.sock().set_state(SockState::XferRes);
     // RP-33: the backend goes back to the pool as soon as its last byte is read, before the
     // client has it all, so it can serve the next request (of this client or another).
-    let release = |mut backend: Backend| {
-        if let Some(node) = backend.node() {
-            nodes::record_request_done(node);
-        }
-        if backend_reusable {
-            backend.finish_request(keep_alive_timeout);
-        }
-        pool.release(backend, backend_reusable);
-    };
+    let release = |backend: Backend| give_back(pool, backend, backend_reusable, keep_alive_timeout);
     match body {
         ResponseBody::None => {
             release(backend);
@@ -96,6 +83,65 @@ pub async fn respond(
         }
     }
     persistence.is_keep_alive()
+}
+
+/// Whether `backend` may serve another request after answering `req` with `head` (RP-7,
+/// SVC-24), its body framing aside.
+fn backend_reusable(
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    head: &ResponseHead,
+    backend: &Backend,
+) -> bool {
+    svc.proxy.persist_backend
+        && backend_keeps_alive(head, req.is_head())
+        && svc
+            .proxy
+            .max_backend_uses
+            .is_none_or(|max| u64::from(backend.uses()) + 1 < max)
+}
+
+/// A response is done with `backend`: count it, and return the connection to the pool for
+/// reuse or closing.
+fn give_back(
+    pool: &Arc<ServicePool>,
+    mut backend: Backend,
+    reusable: bool,
+    keep_alive_timeout: Option<u64>,
+) {
+    if let Some(node) = backend.node() {
+        nodes::record_request_done(node);
+    }
+    if reusable {
+        backend.finish_request(keep_alive_timeout);
+    }
+    pool.release(backend, reusable);
+}
+
+/// Returns `backend` after a response whose body is not relayed (a reproxy directive,
+/// REPROXY-1): reused only when that body, if any, was already read in full — bytes left on
+/// the connection would be taken for the next response.
+pub fn release_unrelayed(
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    head: &ResponseHead,
+    mut backend: Backend,
+    pool: &Arc<ServicePool>,
+) {
+    let body_done = match framing::response_body(head, req.is_head()) {
+        Ok(ResponseBody::None) => true,
+        Ok(ResponseBody::Length(len)) => {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            let in_buffer = len <= backend.buffered().len();
+            if in_buffer {
+                backend.consume(len);
+            }
+            in_buffer
+        }
+        _ => false,
+    };
+    let reusable = body_done && backend_reusable(svc, req, head, &backend);
+    give_back(pool, backend, reusable, backend_keep_alive_timeout(head));
 }
 
 /// Sends `head`, then moves exactly `len` body bytes straight from the backend's read buffer,

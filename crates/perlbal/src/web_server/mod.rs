@@ -162,7 +162,8 @@ async fn next_request(conn: &mut ClientConn, service: &str) -> Option<bool> {
     (done == Done::KeepAlive).then_some(was_post)
 }
 
-async fn handle(mut x: Exchange<'_>) -> Done {
+/// Answers one request already read (also for a reverse proxy's `X-REPROXY-SERVICE`, REPROXY-8).
+pub async fn handle(mut x: Exchange<'_>) -> Done {
     match x.req.method() {
         "GET" | "HEAD" => get::serve(&mut x).await,
         "PUT" => Box::pin(put::put(&mut x)).await,

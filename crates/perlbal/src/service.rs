@@ -178,6 +178,26 @@ impl ServiceConfig {
 pub struct Snapshot {
     pub services: HashMap<Arc<str>, Arc<ServiceConfig>>,
     pub mime: Arc<MimeTable>,
+    pub reproxy_caps: ReproxyCaps,
+}
+
+/// `SERVER max_reproxy_connections` (SRV-1, SRV-2): most connections open to one reproxy
+/// target, by `host:port` as written in `X-REPROXY-URL`; 0 is no limit.
+#[derive(Debug, Clone, Default)]
+pub struct ReproxyCaps {
+    pub global: u64,
+    pub per_target: HashMap<String, u64>,
+}
+
+impl ReproxyCaps {
+    /// The cap for `target`: its own, else the global one.
+    pub fn for_target(&self, target: &str) -> u64 {
+        self.per_target
+            .get(target)
+            .copied()
+            .filter(|&cap| cap > 0)
+            .unwrap_or(self.global)
+    }
 }
 
 impl Snapshot {

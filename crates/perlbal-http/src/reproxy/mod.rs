@@ -3,9 +3,13 @@
 //! service (`X-REPROXY-SERVICE`) — instead of relaying its own body.
 //!
 //! * this module — which directive a backend response carries (REPROXY-1);
-//! * [`file`] — the reply for a reproxied file (REPROXY-2..4).
+//! * [`file`] — the reply for a reproxied file (REPROXY-2..4);
+//! * [`url`] — URL lists, the request sent to each URL and the merged reply head (REPROXY-5..7);
+//! * [`cache`] — the per-service reproxy URL cache and its replies (REPROXY-13..15).
 
+pub mod cache;
 pub mod file;
+pub mod url;
 
 use crate::ResponseHead;
 

@@ -96,11 +96,18 @@ pub struct Connecting {
     endpoint: Endpoint,
 }
 
+/// Lets byte-moving code take a backend connection or anything that holds one.
+impl AsMut<Backend> for Backend {
+    fn as_mut(&mut self) -> &mut Backend {
+        self
+    }
+}
+
 impl Connecting {
     /// Starts a connection to `endpoint` for `service` and lists its socket: a non-blocking
     /// connect to a node, or a spawned program. Must run on a worker (the socket joins its
     /// event loop).
-    pub fn start(endpoint: &Endpoint, service: &Arc<str>) -> io::Result<Connecting> {
+    pub fn start(endpoint: &Endpoint, service: Option<&Arc<str>>) -> io::Result<Connecting> {
         let node = match endpoint {
             Endpoint::Node(node) => *node,
             Endpoint::Process(program) => return Self::spawn(program, service),
@@ -125,7 +132,7 @@ impl Connecting {
                 class: SockClass::BackendHttp,
                 peer: Some(SocketAddr::V4(node)),
                 local_port,
-                service: Some(Arc::clone(service)),
+                service: service.cloned(),
                 detail: String::new(),
             },
             SockState::Connecting,
@@ -138,7 +145,7 @@ impl Connecting {
         })
     }
 
-    fn spawn(program: &Arc<str>, service: &Arc<str>) -> io::Result<Connecting> {
+    fn spawn(program: &Arc<str>, service: Option<&Arc<str>>) -> io::Result<Connecting> {
         let stream = Transport::spawn(program)?;
         let sock = registry().register(
             SockInfo {
@@ -146,7 +153,7 @@ impl Connecting {
                 class: SockClass::BackendHttp,
                 peer: None,
                 local_port: 0,
-                service: Some(Arc::clone(service)),
+                service: service.cloned(),
                 detail: String::new(),
             },
             SockState::Connecting,

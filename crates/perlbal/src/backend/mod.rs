@@ -6,6 +6,7 @@
 pub mod conn;
 pub mod nodes;
 pub mod pool;
+pub mod reproxy_pool;
 pub mod stats_listener;
 pub mod transport;
 

@@ -196,7 +196,7 @@ impl ServicePool {
     }
 
     fn start_connect(self: &Arc<Self>, inner: &mut Inner, node: Endpoint, svc: &ServiceConfig) {
-        let connecting = match Connecting::start(&node, &self.service) {
+        let connecting = match Connecting::start(&node, Some(&self.service)) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("service {}: cannot reach {node}: {e}", self.service);

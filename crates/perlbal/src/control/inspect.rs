@@ -50,6 +50,7 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
         Command::Proc => proc_info(state, out),
         Command::Fd => fd(out),
         Command::ReproxyState => {
+            reproxy_targets(out);
             for (host, cap) in &state.server.max_reproxy_connections_per_host {
                 out.line(format!("SERVER max_reproxy_connections({host}) = {cap}"));
             }
@@ -347,6 +348,30 @@ pub fn perl_number(value: f64) -> String {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
     s
+}
+
+/// The target lines of `reproxy_state` (MGMT-24), grouped like the original's.
+fn reproxy_targets(out: &mut Output) {
+    let report = crate::backend::reproxy_pool::targets().report();
+    for t in report.iter().filter(|t| t.connecting) {
+        out.line(format!("connecting {} 1", t.target));
+    }
+    for t in &report {
+        if let Some(idle) = t.idle {
+            out.line(format!("bored {} {idle}", t.target));
+        }
+    }
+    for t in &report {
+        out.line(format!("clients_queued {} {}", t.target, t.waiting));
+    }
+    for t in &report {
+        if let Some(connections) = &t.connections {
+            out.line(format!("backends {} {}", t.target, connections.len()));
+            for description in connections {
+                out.line(format!("... {description}"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use perlbal_http::forward::HeaderEdit;
 
 use super::state::{ServiceState, State};
 use crate::backend::Endpoint;
-use crate::service::{PoolView, ProxySettings, RoleKind, ServiceConfig, Snapshot, WebSettings};
+use crate::service::{
+    PoolView, ProxySettings, ReproxyCaps, RoleKind, ServiceConfig, Snapshot, WebSettings,
+};
 
 pub fn build(state: &State) -> Snapshot {
     let pools: HashMap<&str, Arc<PoolView>> = state
@@ -35,9 +37,19 @@ pub fn build(state: &State) -> Snapshot {
             (Arc::clone(&config.name), Arc::new(config))
         })
         .collect();
+    let cap = |n: i64| u64::try_from(n).unwrap_or(0);
     Snapshot {
         services,
         mime: Arc::clone(&state.mime),
+        reproxy_caps: ReproxyCaps {
+            global: cap(state.server.max_reproxy_connections),
+            per_target: state
+                .server
+                .max_reproxy_connections_per_host
+                .iter()
+                .map(|(target, &n)| (target.clone(), cap(n)))
+                .collect(),
+        },
     }
 }
 

@@ -376,6 +376,7 @@ impl State {
         match param {
             P::MaxReproxyConnections { host: None, limit } => {
                 self.server.max_reproxy_connections = limit;
+                self.mark_changed();
             }
             P::MaxReproxyConnections {
                 host: Some(host),
@@ -385,6 +386,7 @@ impl State {
                 self.server
                     .max_reproxy_connections_per_host
                     .insert(host, limit);
+                self.mark_changed();
             }
             P::MaxConnections(limit) => set_max_connections(limit)?,
             P::NiceLevel(increment) => {

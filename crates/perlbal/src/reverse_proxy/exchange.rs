@@ -163,7 +163,7 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 // REPROXY-1: a directive is acted on before anything else, 500 retries included.
                 if svc.proxy.enable_reproxy {
                     let directive = perlbal_http::reproxy::directive(&head);
-                    if let Some(directive) = directive.filter(reproxy::handles) {
+                    if let Some(directive) = directive {
                         relay::release_unrelayed(svc, request.req, &head, backend, &pool);
                         return reproxy::serve(conn, svc, request.req, head, directive).await;
                     }

@@ -147,17 +147,18 @@ pub fn release_unrelayed(
 /// Sends `head`, then moves exactly `len` body bytes straight from the backend's read buffer,
 /// handing the backend to `release` once its last byte is read. False if either side failed
 /// (the backend dying mid-body included): the client connection must then close.
-async fn relay_length(
+pub(super) async fn relay_length<U: AsMut<Backend>>(
     conn: &mut ClientConn,
-    mut backend: Backend,
+    mut upstream: U,
     head: Vec<u8>,
     len: u64,
-    release: impl FnOnce(Backend),
+    release: impl FnOnce(U),
 ) -> bool {
     // The head goes out with the first body bytes: one write for a small response.
     let mut head = head;
     let mut remaining = len;
     loop {
+        let backend = upstream.as_mut();
         let starved = remaining > 0 && backend.buffered().is_empty();
         if starved && !matches!(backend.fill().await, Ok(n) if n > 0) {
             tracing::warn!(
@@ -173,7 +174,7 @@ async fn relay_length(
             .min(usize::try_from(remaining).unwrap_or(usize::MAX));
         remaining -= take as u64;
         if remaining == 0 {
-            return finish_length(conn, backend, &head, take, release).await;
+            return finish_length(conn, upstream, &head, take, release).await;
         }
         if conn
             .write_all_pair(&head, &backend.buffered()[..take])
@@ -190,19 +191,20 @@ async fn relay_length(
 /// The last bytes of a response: `head` (if not sent yet) and the backend's next `take` buffered
 /// bytes. RP-33: the backend goes back to the pool before the client has them all, so what the
 /// client's socket does not take at once is copied out first.
-async fn finish_length(
+async fn finish_length<U: AsMut<Backend>>(
     conn: &mut ClientConn,
-    mut backend: Backend,
+    mut upstream: U,
     head: &[u8],
     take: usize,
-    release: impl FnOnce(Backend),
+    release: impl FnOnce(U),
 ) -> bool {
+    let backend = upstream.as_mut();
     let body = &backend.buffered()[..take];
     let written = match conn.try_write_pair(head, body) {
         Ok(n) => n,
         Err(_) => {
             backend.consume(take);
-            release(backend);
+            release(upstream);
             return false;
         }
     };
@@ -212,12 +214,12 @@ async fn finish_length(
         body[written - head.len()..].to_vec()
     };
     backend.consume(take);
-    release(backend);
+    release(upstream);
     rest.is_empty() || conn.write_all(&rest).await.is_ok()
 }
 
 /// Moves body bytes until the backend closes (RP-33, RP-34).
-async fn relay_until_close(conn: &mut ClientConn, backend: &mut Backend) {
+pub(super) async fn relay_until_close(conn: &mut ClientConn, backend: &mut Backend) {
     loop {
         if backend.buffered().is_empty() && !matches!(backend.fill().await, Ok(n) if n > 0) {
             return;

@@ -20,6 +20,7 @@ pub mod nginx;
 pub mod ports;
 pub mod process;
 pub mod proxy;
+pub mod reproxy;
 pub mod tempdir;
 pub mod text;
 

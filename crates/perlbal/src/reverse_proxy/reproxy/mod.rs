@@ -1,11 +1,13 @@
 //! Reproxying (REPROXY-*): with `enable_reproxy`, a backend may answer with a directive instead
-//! of a body — serve this file (`X-REPROXY-FILE`), or run the request again on another service
-//! (`X-REPROXY-SERVICE`). The backend connection is released first; the client gets the result.
+//! of a body — fetch these URLs (`X-REPROXY-URL`), serve this file (`X-REPROXY-FILE`), or run the
+//! request again on another service (`X-REPROXY-SERVICE`). The backend connection is released
+//! first; the client gets the result.
 //!
 //! What the directive means and the heads it produces are sans-IO, in
 //! [`perlbal_http::reproxy`]; this module does the disk and socket work.
 
 mod file;
+mod url;
 
 use perlbal_http::reproxy::Directive;
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
@@ -26,15 +28,8 @@ pub async fn serve(
     match directive {
         Directive::File(path) => file::serve(conn, svc, req, primary, path).await,
         Directive::Service(name) => redispatch(conn, svc, req, &name).await,
-        // Not reached: the caller relays `X-REPROXY-URL` responses untouched until URL
-        // fetching lands (docs/compatibility.md, "Not yet in this build").
-        Directive::Url(_) => page(conn, svc, req, 503, "").await,
+        Directive::Url(urls) => url::serve(conn, svc, req, primary, &urls).await,
     }
-}
-
-/// Whether this build acts on `directive` (the others are relayed as they are).
-pub fn handles(directive: &Directive) -> bool {
-    !matches!(directive, Directive::Url(_))
 }
 
 /// REPROXY-8: runs the client's request on service `name` as if it had arrived there. Only this

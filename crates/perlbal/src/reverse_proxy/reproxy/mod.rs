@@ -9,6 +9,7 @@
 mod file;
 mod url;
 
+use perlbal_http::reproxy::url::parse_url_list;
 use perlbal_http::reproxy::Directive;
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
 
@@ -28,7 +29,10 @@ pub async fn serve(
     match directive {
         Directive::File(path) => file::serve(conn, svc, req, primary, path).await,
         Directive::Service(name) => redispatch(conn, svc, req, &name).await,
-        Directive::Url(urls) => url::serve(conn, svc, req, primary, &urls).await,
+        Directive::Url(urls) => {
+            let targets = parse_url_list(&urls);
+            url::serve(conn, svc, req, primary, targets).await
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use perlbal_http::framing::{self, ResponseBody};
 use perlbal_http::reproxy::expected_size;
 use perlbal_http::reproxy::url::{
-    encode_target_request, merge_heads, parse_url_list, target_accepted, ReproxyTarget,
+    encode_target_request, merge_heads, target_accepted, ReproxyTarget,
 };
 use perlbal_http::{backend_keep_alive_timeout, backend_keeps_alive, RequestHead, ResponseHead};
 
@@ -24,18 +24,18 @@ use crate::registry::SockState;
 use crate::reverse_proxy::relay;
 use crate::service::ServiceConfig;
 
-/// Serves `req` from the first URL of `urls` that answers acceptably; true when the client
-/// connection stays open.
+/// Serves `req` from the first of `targets` that answers acceptably, under the backend's head
+/// `primary`; true when the client connection stays open.
 pub async fn serve(
     conn: &mut ClientConn,
     svc: &ServiceConfig,
     req: &RequestHead,
     primary: ResponseHead,
-    urls: &[u8],
+    targets: Vec<ReproxyTarget>,
 ) -> bool {
     let expected = expected_size(&primary);
     let mut request = Vec::with_capacity(256);
-    for target in parse_url_list(urls) {
+    for target in targets {
         request.clear();
         encode_target_request(&target, req, &mut request);
         if let Some((head, upstream)) = fetch(conn, svc, &target, &request, expected).await {

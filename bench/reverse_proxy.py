@@ -22,7 +22,6 @@ import atexit
 import datetime
 import os
 import re
-import resource
 import shutil
 import signal
 import socket
@@ -31,7 +30,10 @@ import sys
 import tempfile
 import time
 
-import web_server as ws
+sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
+import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
+from benchlib import (Proc, Tee, count_lines, get, raise_fd_limit, read_response,  # noqa: E402
+                      still_open, write, write_bytes)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -52,57 +54,8 @@ def die(msg):
     raise SystemExit(f"reverse_proxy bench: {msg}")
 
 
-class Tee:
-    """Writes stdout to the terminal and to a results file."""
-
-    def __init__(self, stream, path):
-        self.stream, self.file = stream, open(path, "w")
-
-    def write(self, text):
-        self.stream.write(text)
-        self.file.write(text)
-
-    def flush(self):
-        self.stream.flush()
-        self.file.flush()
-
-
 # --------------------------------------------------------------------------------------------
 # Processes
-
-
-class Proc:
-    """One server we run (a proxy or the backend): argv, port, log; started pinned with taskset."""
-
-    def __init__(self, name, argv, log, port, env=None):
-        self.name, self.argv, self.log, self.port, self.env = name, argv, log, port, env
-        self.proc = None
-
-    def start(self, cpus):
-        self.proc = ws.spawn(["taskset", "-c", cpus] + self.argv, self.log, self.env)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                die(f"{self.name} exited with status {self.proc.returncode} at startup; "
-                    f"log {self.log}:\n{ws.tail(self.log)}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        die(f"{self.name} did not listen on 127.0.0.1:{self.port} within 15 s; "
-            f"log {self.log}:\n{ws.tail(self.log)}")
-
-    def pids(self):
-        return ws.process_tree(self.proc.pid)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None:
-            ws.stop(self.proc)
-            self.proc = None
 
 
 def nginx_common(tmp, tag):
@@ -216,12 +169,6 @@ CREATE SERVICE rp
 """
 
 
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def make_proxies(args, tmp, backend_port):
     proxies = {}
     for name in args.proxies:
@@ -249,39 +196,6 @@ def make_proxies(args, tmp, backend_port):
 
 # --------------------------------------------------------------------------------------------
 # HTTP helpers (raw sockets: the exact bytes and the connection reuse are what we check)
-
-
-def read_response(sock, buf=b""):
-    """Reads one response with a Content-Length body; returns (status, headers, body, rest)."""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("connection closed before the response head")
-        buf += chunk
-    head, _, buf = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    length = int(headers.get("content-length", "-1"))
-    if length < 0:
-        raise ConnectionError("response without Content-Length")
-    while len(buf) < length:
-        chunk = sock.recv(max(65536, length - len(buf)))
-        if not chunk:
-            raise ConnectionError("connection closed inside the body")
-        buf += chunk
-    return status, headers, buf[:length], buf[length:]
-
-
-def get(sock, path):
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
-    status, headers, body, rest = read_response(sock)
-    if rest:
-        raise ConnectionError(f"{len(rest)} unexpected bytes after the response")
-    return status, headers, body
 
 
 def backend_counters(port):
@@ -312,7 +226,23 @@ def check_proxying(proxy, files, backend_port):
     forwarded = r1 - r0 - 1
     if forwarded != 3 * len(files):
         die(f"{proxy.name}: {3 * len(files)} requests sent, {forwarded} reached the backend")
+    check_closes(proxy)
     return a1 - a0 - 1
+
+
+def check_closes(proxy):
+    """The `Connection: close` case measures one client connection per request only if the
+    proxy closes after answering such a request."""
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as s:
+        s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        status, _, _, rest = read_response(s)
+        while not rest:
+            chunk = s.recv(4096)
+            if not chunk:
+                return
+            rest += chunk
+    die(f"{proxy.name} sent {len(rest)} bytes after a Connection: close response (status "
+        f"{status})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,18 +385,6 @@ def idle_memory(args, proxy, cpus):
     return (rss1 - rss0) * 1024 / n, (pss1 - pss0) * 1024 / n, rss0, rss1
 
 
-def still_open(sock):
-    sock.setblocking(False)
-    try:
-        return sock.recv(1, socket.MSG_PEEK) != b""
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        sock.setblocking(True)
-
-
 # --------------------------------------------------------------------------------------------
 # Syscalls per request (optional)
 
@@ -574,11 +492,11 @@ def ratio_lines(results, case, proxies):
 
 
 def report_ratios(ctx, proxies, results):
-    print(f"\n{'case':8} {'ratio':24} {'value':>8} {'target':>10}  verdict")
+    print(f"\n{'case':8} {'ratio':24} {'value':>9} {'target':>10}  verdict")
     for case in ctx["cases"]:
         for label, value, target, ok in ratio_lines(results, case[0], proxies):
             verdict = "" if ok is None else ws.verdict(ok)
-            print(f"{case[0]:8} {label:24} {value:7.2f}x {target:>10}  {verdict}")
+            print(f"{case[0]:8} {label:24} {value:8.3f}x {target:>10}  {verdict}")
 
 
 def report_memory(memory):
@@ -598,7 +516,7 @@ def report_idle(args, idle):
     if "ours" in idle and "nginx" in idle:
         ours, ng = idle["ours"][0], idle["nginx"][0]
         ratio = ours / ng if ng > 0 else float("inf")
-        print(f"{'idle':8} {'RSS/conn ours/nginx':24} {ratio:7.2f}x "
+        print(f"{'idle':8} {'RSS/conn ours/nginx':24} {ratio:8.3f}x "
               f"{'<= 1.00x':>10}  {ws.verdict(ours <= ng * TARGET_IDLE_MEM)}")
 
 
@@ -628,16 +546,6 @@ def placement(args):
     proxy = args.proxy_cpu if args.proxy_cpu is not None else cpus[0]
     load = [c for c in cpus if c != proxy]
     return str(proxy), ",".join(map(str, load)), len(load)
-
-
-def raise_fd_limit():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 1 << 16
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def parse_args():
@@ -757,11 +665,6 @@ def make_tree(args):
     return tmp, docroot, files, lua
 
 
-def write_bytes(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
 def print_header(args, ctx, fd_limit):
     print(f"reverse_proxy bench: {os.uname().release}, CPUs {sorted(os.sched_getaffinity(0))}, "
           f"load {' '.join(ws.loadavg())}, fd limit {fd_limit}, temp dir {ctx['tmp']}")
@@ -847,14 +750,6 @@ def run_benchmark(args, ctx, proxies, files):
     finally:
         for proxy in proxies.values():
             proxy.stop()
-
-
-def count_lines(path, needle):
-    try:
-        with open(path, errors="replace") as f:
-            return sum(1 for line in f if needle in line)
-    except OSError:
-        return 0
 
 
 if __name__ == "__main__":

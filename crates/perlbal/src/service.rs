@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::reverse_proxy::reproxy::cache::ServiceCache;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -115,6 +117,8 @@ pub struct ProxySettings {
     pub queue_relief_size: usize,
     pub queue_relief_chance: u8,
     pub enable_reproxy: bool,
+    /// `reproxy_cache_maxsize`: entries of the reproxy URL cache (0: off).
+    pub reproxy_cache_maxsize: usize,
     pub blind_proxy: bool,
     pub high_priority_cookie: Option<String>,
     pub high_priority_cookie_contents: String,
@@ -158,6 +162,8 @@ pub struct ServiceConfig {
     pub proxy: ProxySettings,
     /// The service's backend side, looked up once per configuration rather than per request.
     pub backends: std::sync::OnceLock<Arc<crate::backend::pool::ServicePool>>,
+    /// The service's reproxy URL cache, looked up once per configuration.
+    pub reproxy_cache: std::sync::OnceLock<Arc<ServiceCache>>,
 }
 
 impl ServiceConfig {
@@ -165,6 +171,12 @@ impl ServiceConfig {
     pub fn backends(&self) -> &Arc<crate::backend::pool::ServicePool> {
         self.backends
             .get_or_init(|| crate::backend::pool::service_pool(&self.name))
+    }
+
+    /// The reproxy URL cache of this (reverse_proxy) service (REPROXY-13).
+    pub fn reproxy_cache(&self) -> &Arc<ServiceCache> {
+        self.reproxy_cache
+            .get_or_init(|| crate::reverse_proxy::reproxy::cache::service_cache(&self.name))
     }
 
     /// Whether a client's forwarding headers are trusted (SVC-8, SVC-9).

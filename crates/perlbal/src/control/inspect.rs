@@ -152,6 +152,16 @@ fn show_service(state: &State, svc: &ServiceState, out: &mut Output) {
         }
     }
     if role == "reverse_proxy" {
+        let cache_size = svc.stored("reproxy_cache_maxsize").unwrap_or("0");
+        let cache_size = cache_size.parse::<usize>().unwrap_or(0);
+        if cache_size > 0 {
+            let name = Arc::from(svc.name.as_str());
+            let stats =
+                crate::reverse_proxy::reproxy::cache::service_cache(&name).stats(cache_size);
+            for line in stats.show_service_lines() {
+                out.line(line);
+            }
+        }
         let connect_ahead = svc.stored("connect_ahead").unwrap_or("0");
         out.line(format!(" connect-ahead: {}/{connect_ahead}", report.bored));
         if let Some(pool) = svc.stored("pool").and_then(|p| state.pools.get(p)) {

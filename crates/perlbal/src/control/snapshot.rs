@@ -136,6 +136,7 @@ fn service_config(svc: &ServiceState, pools: &HashMap<&str, Arc<PoolView>>) -> S
         web: web_settings(&r),
         proxy: proxy_settings(&r, pools),
         backends: std::sync::OnceLock::new(),
+        reproxy_cache: std::sync::OnceLock::new(),
     }
 }
 
@@ -186,6 +187,7 @@ fn proxy_settings(r: &Reader<'_>, pools: &HashMap<&str, Arc<PoolView>>) -> Proxy
         queue_relief_size: r.count("queue_relief_size", 0),
         queue_relief_chance: u8::try_from(r.number("queue_relief_chance", 0)).unwrap_or(100),
         enable_reproxy: r.bool("enable_reproxy", false),
+        reproxy_cache_maxsize: r.count("reproxy_cache_maxsize", 0),
         blind_proxy: r.bool("blind_proxy", false),
         high_priority_cookie: r.text("high_priority_cookie").filter(|c| !c.is_empty()),
         high_priority_cookie_contents: r.text("high_priority_cookie_contents").unwrap_or_default(),

@@ -67,6 +67,10 @@ pub async fn proxy(
             conn.track_upload(Some(reporter));
         }
     }
+    let bodiless = matches!(
+        framing,
+        framing::RequestBody::None | framing::RequestBody::Length(0)
+    );
     let body = body::read(conn, svc, &mut req, framing).await;
     conn.track_upload(None);
     let body = match body {
@@ -77,6 +81,12 @@ pub async fn proxy(
             return false;
         }
     };
+    // REPROXY-14: a cached reproxy answers without asking a backend.
+    if bodiless && svc.proxy.reproxy_cache_maxsize > 0 {
+        if let Some(kept_open) = reproxy::serve_cached(conn, svc, &req).await {
+            return kept_open;
+        }
+    }
     let mut head = Vec::with_capacity(512);
     encode_backend_request(
         &req,
@@ -165,6 +175,10 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                     let directive = perlbal_http::reproxy::directive(&head);
                     if let Some(directive) = directive {
                         relay::release_unrelayed(svc, request.req, &head, backend, &pool);
+                        if matches!(directive, perlbal_http::reproxy::Directive::Url(_)) {
+                            let capacity = svc.proxy.reproxy_cache_maxsize;
+                            svc.reproxy_cache().remember(capacity, request.req, &head);
+                        }
                         return reproxy::serve(conn, svc, request.req, head, directive).await;
                     }
                 }

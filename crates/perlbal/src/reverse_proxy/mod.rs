@@ -17,7 +17,7 @@
 mod body;
 mod exchange;
 mod relay;
-mod reproxy;
+pub(crate) mod reproxy;
 mod spool;
 
 use std::net::SocketAddr;

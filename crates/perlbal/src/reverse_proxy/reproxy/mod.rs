@@ -6,9 +6,11 @@
 //! What the directive means and the heads it produces are sans-IO, in
 //! [`perlbal_http::reproxy`]; this module does the disk and socket work.
 
+pub(crate) mod cache;
 mod file;
 mod url;
 
+use perlbal_http::reproxy::cache::CachedReply;
 use perlbal_http::reproxy::url::parse_url_list;
 use perlbal_http::reproxy::Directive;
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
@@ -34,6 +36,30 @@ pub async fn serve(
             url::serve(conn, svc, req, primary, targets).await
         }
     }
+}
+
+/// REPROXY-14: answers `req` from the service's reproxy cache when it holds a fresh entry for
+/// it; `None` when the request must go to a backend, else whether the connection stays open.
+pub async fn serve_cached(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    req: &RequestHead,
+) -> Option<bool> {
+    let capacity = svc.proxy.reproxy_cache_maxsize;
+    let kept_open = match svc.reproxy_cache().lookup(capacity, req)? {
+        CachedReply::NotModified(mut head) => {
+            let keep_alive = persistence(svc, req, head.status(), true);
+            keep_alive.apply(head.headers_mut());
+            let mut out = Vec::with_capacity(256);
+            head.encode(&mut out);
+            conn.sock().set_state(SockState::XferResp);
+            conn.write_all(&out).await.is_ok() && keep_alive.is_keep_alive()
+        }
+        CachedReply::Fetch { primary, targets } => {
+            url::serve(conn, svc, req, primary, targets).await
+        }
+    };
+    Some(kept_open)
 }
 
 /// REPROXY-8: runs the client's request on service `name` as if it had arrived there. Only this

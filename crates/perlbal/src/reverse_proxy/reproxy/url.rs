@@ -18,6 +18,7 @@ use perlbal_http::{backend_keep_alive_timeout, backend_keeps_alive, RequestHead,
 
 use super::{page, persistence};
 use crate::backend::conn::ResponseError;
+use crate::backend::nodes;
 use crate::backend::reproxy_pool::{targets, TargetConn};
 use crate::client::ClientConn;
 use crate::registry::SockState;
@@ -71,7 +72,12 @@ async fn fetch(
         }
         upstream.sock().set_state(SockState::WaitRes);
         conn.sock().set_state(SockState::WaitRes);
-        match tokio::time::timeout(wait, upstream.read_response_head()).await {
+        let response = tokio::time::timeout(wait, upstream.read_response_head()).await;
+        if let (Ok(Ok(head)), Some(node)) = (&response, upstream.node()) {
+            // REPROXY-10: targets show in `nodes` like pool nodes.
+            nodes::record_status(node, head.status());
+        }
+        match response {
             Ok(Ok(head)) if target_accepted(&head, expected) => return Some((head, upstream)),
             Ok(Err(ResponseError::Closed)) if reused => continue,
             // Refused, garbled, too slow or gone: this URL failed (the connection closes).
@@ -109,6 +115,9 @@ async fn relay_target(
         body != ResponseBody::UntilClose && backend_keeps_alive(&target_head, req.is_head());
     let target_timeout = backend_keep_alive_timeout(&target_head);
     let release = |mut upstream: TargetConn| {
+        if let Some(node) = upstream.node() {
+            nodes::record_request_done(node);
+        }
         if reusable {
             upstream.finish_request(target_timeout);
         }

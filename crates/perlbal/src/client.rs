@@ -8,6 +8,7 @@
 //! body, or pipelined requests) stay buffered for the next read, so pipelined requests are
 //! answered in order (WS-26).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -38,46 +39,62 @@ pub enum ReadHeadError {
 /// costs a few hundred bytes. `answer` reads and answers one request and returns
 /// `Some(was_post)` when the connection stays open. A graceful shutdown ends the loop between
 /// requests.
-pub async fn serve_requests(
+#[allow(clippy::manual_async_fn)] // on purpose, see the first comment
+pub fn serve_requests(
     mut conn: ClientConn,
-    service: &Arc<str>,
+    service: Arc<str>,
     event: &'static str,
-    mut answer: impl AsyncFnMut(&mut ClientConn) -> Option<bool>,
-) {
-    let mut first = true;
-    let mut after_post = false;
-    loop {
-        let Some(svc) = crate::service::snapshot().service(service).cloned() else {
-            return;
-        };
-        if first {
-            conn.set_send_buffer(svc.client_sndbuf_size);
-            conn.sock().set_idle_limit(svc.idle_timeout);
-        } else {
-            // The sweeper enforces this limit, and closes connections in this state when a
-            // graceful shutdown begins.
-            conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
-        }
-        drop(svc);
-        if crate::server::draining() || !matches!(conn.await_bytes().await, Ok(true)) {
-            return;
-        }
-        if after_post {
-            conn.ditch_stray_crlf();
+    mut answer: impl AsyncFnMut(&mut ClientConn, &Arc<str>) -> Option<bool>,
+) -> impl Future<Output = ()> {
+    // A plain `async` block rather than an `async fn`: an `async fn` keeps its arguments twice
+    // in its state (as arguments, then as locals), and this state is what every idle
+    // connection costs.
+    async move {
+        let mut first = true;
+        let mut after_post = false;
+        loop {
+            if !prepare_wait(&conn, &service, first) {
+                return;
+            }
             if !matches!(conn.await_bytes().await, Ok(true)) {
                 return;
             }
+            if after_post {
+                conn.ditch_stray_crlf();
+                if !matches!(conn.await_bytes().await, Ok(true)) {
+                    return;
+                }
+            }
+            let outcome = {
+                let _span = crate::profiling::span(event);
+                Box::pin(answer(&mut conn, &service)).await
+            };
+            let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
+                conn.finish().await;
+                return;
+            };
+            after_post = was_post;
+            first = false;
+            conn.sock().set_state(SockState::PersistWait);
         }
-        let _span = crate::profiling::span(event);
-        let outcome = Box::pin(answer(&mut conn)).await;
-        let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
-            conn.finish().await;
-            return;
-        };
-        after_post = was_post;
-        first = false;
-        conn.sock().set_state(SockState::PersistWait);
     }
+}
+
+/// Sets the idle limit for the wait before the next request; false when the connection
+/// should close instead (its service is gone, or a graceful shutdown began).
+fn prepare_wait(conn: &ClientConn, service: &str, first: bool) -> bool {
+    let Some(svc) = crate::service::snapshot().service(service).cloned() else {
+        return false;
+    };
+    if first {
+        conn.set_send_buffer(svc.client_sndbuf_size);
+        conn.sock().set_idle_limit(svc.idle_timeout);
+    } else {
+        // The sweeper enforces this limit, and closes connections in this state when a
+        // graceful shutdown begins.
+        conn.sock().set_idle_limit(svc.persist_client_idle_timeout);
+    }
+    !crate::server::draining()
 }
 
 /// One accepted client connection.
@@ -376,5 +393,38 @@ impl ClientConn {
         let mut scratch = [0u8; 5];
         let _ = self.stream.try_read(&mut scratch);
         let _ = self.stream.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request loop's state is what every idle keep-alive connection costs (with tokio's
+    /// task header around it): it must hold the connection once, not once per `async fn`
+    /// layer.
+    #[test]
+    fn an_idle_connection_state_stays_small() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (stream, peer) = listener.accept().await.expect("accept");
+            let service: Arc<str> = Arc::from("web");
+            let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
+            let conn_size = std::mem::size_of::<ClientConn>();
+            let looped = serve_requests(conn, service, "test", async |_, _| None);
+            let size = std::mem::size_of_val(&looped);
+            assert!(
+                size < 2 * conn_size + 64,
+                "request loop state is {size} bytes for a {conn_size}-byte connection"
+            );
+        });
     }
 }

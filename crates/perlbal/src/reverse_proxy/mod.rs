@@ -30,12 +30,19 @@ use crate::registry::SockClass;
 use crate::service::snapshot;
 
 /// Serves one reverse_proxy connection until it closes.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
+///
+/// Not an `async fn`: the task's future is the request loop itself, with the connection stored
+/// once, which keeps what an idle connection costs small.
+pub fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<str>,
+) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
-    client::serve_requests(conn, &service, "Perlbal::ClientProxy-read", async |conn| {
-        next_request(conn, &service, peer).await
+    let event = "Perlbal::ClientProxy-read";
+    client::serve_requests(conn, service, event, async move |conn, service| {
+        next_request(conn, service, peer).await
     })
-    .await;
 }
 
 /// Reads one request and proxies it. `Some(was_post)` when the client connection stays open.

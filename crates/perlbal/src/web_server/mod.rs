@@ -124,13 +124,18 @@ impl Exchange<'_> {
     }
 }
 
-/// Serves one web_server connection until it closes.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
+/// Serves one web_server connection until it closes (see [`crate::reverse_proxy::serve`] for
+/// why this is not an `async fn`).
+pub fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<str>,
+) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
-    client::serve_requests(conn, &service, "Perlbal::ClientHTTP-read", async |conn| {
-        next_request(conn, &service).await
+    let event = "Perlbal::ClientHTTP-read";
+    client::serve_requests(conn, service, event, async |conn, service| {
+        next_request(conn, service).await
     })
-    .await;
 }
 
 /// Reads and answers one request. `Some(was_post)` when the connection stays open.

@@ -292,6 +292,12 @@ impl Backend {
             .is_some_and(|at| Instant::now() + Duration::from_secs(2) > at)
     }
 
+    /// Whether the socket is registered with the calling worker's event loop (using it from
+    /// another worker first costs two system calls to move it).
+    pub fn is_local(&self) -> bool {
+        self.worker == current_worker()
+    }
+
     /// Moves the socket to the calling worker's event loop if it lives on another one.
     pub fn adopt(mut self) -> io::Result<Backend> {
         let here = current_worker();

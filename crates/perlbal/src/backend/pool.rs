@@ -137,11 +137,9 @@ impl ServicePool {
             if nodes.is_empty() {
                 return Err(AcquireError::NoNodes);
             }
-            while let Some(backend) = inner.bored.pop_front() {
-                if usable_idle(&backend, nodes) {
-                    self.spawn_pass(&mut inner, svc);
-                    return Ok(backend);
-                }
+            if let Some(backend) = take_idle(&mut inner.bored, nodes) {
+                self.spawn_pass(&mut inner, svc);
+                return Ok(backend);
             }
             if all_paused(&inner, nodes) {
                 return Err(AcquireError::AllNodesDown);
@@ -371,6 +369,27 @@ impl ServicePool {
 }
 
 /// An idle connection may serve a new client (RP-2).
+/// Takes the first usable idle connection, closing unusable ones met on the way (RP-2) — but
+/// prefers, among the usable ones, the first that lives on the calling worker's event loop.
+fn take_idle(bored: &mut VecDeque<Backend>, nodes: &[Endpoint]) -> Option<Backend> {
+    let mut first_usable = None;
+    let mut at = 0;
+    while at < bored.len() {
+        if !usable_idle(&bored[at], nodes) {
+            if first_usable.is_none() {
+                drop(bored.remove(at));
+                continue;
+            }
+        } else if bored[at].is_local() {
+            return bored.remove(at);
+        } else if first_usable.is_none() {
+            first_usable = Some(at);
+        }
+        at += 1;
+    }
+    first_usable.and_then(|at| bored.remove(at))
+}
+
 fn usable_idle(backend: &Backend, nodes: &[Endpoint]) -> bool {
     nodes.contains(backend.endpoint())
         && !(backend.uses() == 0 && !backend.has_attention() && backend.age() > UNTESTED_IDLE_LIMIT)

@@ -163,8 +163,13 @@ impl Targets {
     pub async fn acquire(&self, host: &str, port: u16) -> Result<TargetConn, TargetDown> {
         let key: Arc<str> = Arc::from(format!("{host}:{port}"));
         loop {
-            // Checked and, if stale, dropped outside the lock (closing one takes it).
-            let idle = self.lock().get_mut(&key).and_then(|t| t.idle.pop());
+            // Checked and, if stale, dropped outside the lock (closing one takes it). The most
+            // recently idle one on this worker's event loop first: moving one costs syscalls.
+            let idle = self.lock().get_mut(&key).and_then(|t| {
+                let newest = t.idle.len().checked_sub(1)?;
+                let at = t.idle.iter().rposition(|c| c.is_local()).unwrap_or(newest);
+                Some(t.idle.remove(at))
+            });
             match idle {
                 Some(conn) if conn.reusable() => {
                     return conn.adopt().map_err(|_| TargetDown::Unreachable);

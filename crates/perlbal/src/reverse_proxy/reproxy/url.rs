@@ -25,6 +25,7 @@ use perlbal_http::{backend_keep_alive_timeout, backend_keeps_alive, RequestHead,
 
 use super::{page, persistence};
 use crate::backend::conn::ResponseError;
+use crate::backend::nodes;
 use crate::backend::reproxy_pool::{targets, TargetConn};
 use crate::client::ClientConn;
 use crate::registry::SockState;
@@ -109,7 +110,12 @@ async fn fetch(
         }
         upstream.sock().set_state(SockState::WaitRes);
         conn.sock().set_state(SockState::WaitRes);
-        match until(deadline, upstream.read_response_head()).await? {
+        let answer = until(deadline, upstream.read_response_head()).await?;
+        if let (Ok(head), Some(node)) = (&answer, upstream.node()) {
+            // REPROXY-10: every answer counts for `nodes`, accepted or not (RP-40).
+            nodes::record_status(node, head.status());
+        }
+        match answer {
             Ok(head) if target_accepted(&head, expected) => return Ok((head, upstream)),
             Err(ResponseError::Closed) if reused => continue,
             // Refused answer, garbled, or gone: this URL failed (the connection closes).
@@ -147,6 +153,10 @@ async fn relay_target(
         body != ResponseBody::UntilClose && backend_keeps_alive(&target_head, req.is_head());
     let target_timeout = backend_keep_alive_timeout(&target_head);
     let release = |mut upstream: TargetConn| {
+        // The whole body was read: the target served one more request (REPROXY-10).
+        if let Some(node) = upstream.node() {
+            nodes::record_request_done(node);
+        }
         if reusable {
             upstream.finish_request(target_timeout);
         }

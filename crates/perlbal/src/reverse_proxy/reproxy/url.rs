@@ -108,8 +108,8 @@ async fn fetch(
             }
             return Err(Miss::Failed);
         }
-        upstream.sock().set_state(SockState::WaitRes);
-        conn.sock().set_state(SockState::WaitRes);
+        // Both stay `sending_req` / `backend_req_sent` until the answer comes, as in the
+        // original (`socks`, `reproxy_state`).
         let answer = until(deadline, upstream.read_response_head()).await?;
         if let (Ok(head), Some(node)) = (&answer, upstream.node()) {
             // REPROXY-10: every answer counts for `nodes`, accepted or not (RP-40).

@@ -206,6 +206,29 @@ fn a_range_is_forwarded_and_the_targets_206_is_taken() {
             "Host: h"
         ]
     );
+
+    // The backend's own Accept-Ranges and Content-Range are replaced where they stand.
+    rig.answer(
+        "/in-place",
+        primary(&[
+            "Accept-Ranges: none",
+            "Content-Range: bogus",
+            "X-Primary: yes",
+            &url,
+        ]),
+    );
+    rig.fetch("GET /in-place HTTP/1.0\r\nRange: bytes=2-5\r\n\r\n")
+        .assert_exact(
+            &[
+                "HTTP/1.0 206 Partial Content",
+                "Accept-Ranges: bytes",
+                "Content-Range: bytes 2-5/60",
+                "X-Primary: yes",
+                "Content-Length: 4",
+                "Connection: close",
+            ],
+            b"CDEF",
+        );
 }
 
 #[test]
@@ -347,6 +370,31 @@ fn head_requests_are_fetched_with_head() {
         b"",
     );
     c.assert_closed_silently(Duration::from_secs(3));
+}
+
+#[test]
+fn a_head_answer_without_length_keeps_the_client() {
+    // REPROXY-7, HTTP-14: a HEAD response needs no length, so without one from the target the
+    // backend's is dropped and a keep-alive client stays connected.
+    let rig = rig();
+    rig.serve(
+        "/nolen",
+        Action::raw_close(b"HTTP/1.0 200 OK\r\nContent-Type: text/x-secondary\r\n\r\n"),
+    );
+    let url = format!("X-REPROXY-URL: {}", rig.url("/nolen"));
+    rig.answer("/r", primary(&["X-Primary: yes", &url]));
+    let mut c = rig.client();
+    c.send("HEAD /r HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    c.head_response().assert_exact(
+        &[
+            "HTTP/1.0 200 OK",
+            "X-Primary: yes",
+            "Connection: keep-alive",
+            KEEP_ALIVE,
+        ],
+        b"",
+    );
+    c.assert_open_and_quiet(Duration::from_millis(200));
 }
 
 #[test]

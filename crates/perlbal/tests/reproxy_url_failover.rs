@@ -134,8 +134,79 @@ fn every_url_failing_gets_the_503_page() {
         ],
         SERVICE_UNAVAILABLE.as_bytes(),
     );
+    c.send("HEAD /none HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    c.head_response().assert_exact(
+        &[
+            "HTTP/1.0 503 Service Unavailable",
+            "Content-Type: text/html",
+            "Content-Length: 35",
+            "Server: Perlbal",
+            "Connection: keep-alive",
+            KEEP_ALIVE,
+        ],
+        b"",
+    );
     c.send("GET /none HTTP/1.0\r\n\r\n");
     assert_eq!(c.response().status(), 503);
+}
+
+#[test]
+fn urls_are_split_on_any_run_of_whitespace() {
+    // REPROXY-5: spaces and tabs around and between the URLs; a 404 first, then the good one.
+    let rig = rig();
+    rig.serve("/404", empty("HTTP/1.0 404 Not Found"));
+    rig.serve("/file60", target_ok(FILE60));
+    let urls = format!("  \t{}\t  {}  ", rig.url("/404"), rig.url("/file60"));
+    url_reply(&rig, "/r", &urls, &[]);
+    let r = rig.get("/r");
+    assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{r:?}");
+    assert_eq!(r.body, FILE60);
+    let asked: Vec<String> = rig
+        .target()
+        .requests()
+        .iter()
+        .map(|r| r.target().to_string())
+        .collect();
+    assert_eq!(asked, ["/404", "/file60"]);
+}
+
+#[test]
+fn failover_walks_past_each_kind_of_failure_to_the_good_url() {
+    // REPROXY-6: refused, 500, wrong size and 404 answers, then the good one, for a keep-alive
+    // client; the expected size applies to every URL.
+    let rig = rig();
+    rig.serve("/500", empty("HTTP/1.0 500 Internal Server Error"));
+    rig.serve("/short", target_ok(b"short"));
+    rig.serve("/file60", target_ok(FILE60));
+    let dead = format!("http://127.0.0.1:{}/x", refusing_port());
+    let urls = [
+        dead,
+        rig.url("/500"),
+        rig.url("/short"),
+        rig.url("/status/404"),
+        rig.url("/file60"),
+    ];
+    url_reply(
+        &rig,
+        "/r",
+        &urls.join(" "),
+        &["X-REPROXY-EXPECTED-SIZE: 60", "X-Primary: yes"],
+    );
+    let mut c = rig.client();
+    c.send("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+    c.response().assert_exact(
+        &[
+            "HTTP/1.0 200 OK",
+            "X-Primary: yes",
+            "Content-Length: 60",
+            "Connection: keep-alive",
+            KEEP_ALIVE,
+        ],
+        FILE60,
+    );
+    c.send("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(c.response().body, FILE60);
+    c.assert_open_and_quiet(Duration::from_millis(200));
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod support;
 use std::thread;
 use std::time::Duration;
 
-use support::backend::{refusing_port, Blackhole};
+use support::backend::{refusing_port, Action, Blackhole};
 use support::proxy::{eventually, fold_node_times};
 use support::reproxy::{keep, primary, target_ok, ReproxyRig, FILE60};
 use support::{expect_divergence, Client};
@@ -27,10 +27,7 @@ fn url_reply(rig: &ReproxyRig, urls: &str) {
 
 /// A target answer for `/file60` that takes [`SLOW`].
 fn slow_target(rig: &ReproxyRig) {
-    rig.serve(
-        "/file60",
-        support::backend::Action::Delay(SLOW, Box::new(target_ok(FILE60))),
-    );
+    rig.serve("/file60", Action::Delay(SLOW, Box::new(target_ok(FILE60))));
 }
 
 /// `reproxy_state` with the target's port as `T`, `dead`'s as `D` and local ports folded,
@@ -196,6 +193,57 @@ fn max_reproxy_connections_makes_further_clients_queue() {
     }
     assert_eq!(rig.target().connections(), 1);
     assert_eq!(rig.target().requests_per_connection(), [2]);
+}
+
+#[test]
+fn a_capped_connection_that_dies_makes_room_for_the_queued_client() {
+    // SRV-1, REPROXY-9: with a cap of 1, the first client's connection dies mid-body; the
+    // queued client then gets a new connection and its whole body.
+    let rig = ReproxyRig::start("SERVER max_reproxy_connections = 1\n", "");
+    rig.target().script([
+        Action::Delay(
+            SLOW,
+            Box::new(Action::CloseMidBody {
+                promised: 60,
+                sent: 9,
+            }),
+        ),
+        target_ok(FILE60),
+    ]);
+    url_reply(&rig, &rig.url("/file60"));
+    let mut first = start_client(&rig);
+    assert!(rig.target().wait_for_requests(1, Duration::from_secs(3)));
+    let mut second = start_client(&rig);
+    let truncated = first.read_to_close(Duration::from_secs(3));
+    assert!(
+        truncated.ends_with(b"\r\n\r\n123456789"),
+        "{:?}",
+        String::from_utf8_lossy(&truncated)
+    );
+    assert_eq!(second.response().body, FILE60);
+    assert_eq!(rig.target().requests_per_connection(), [1, 1]);
+}
+
+#[test]
+fn clients_queued_for_a_dead_target_all_move_on() {
+    // REPROXY-9: a refused target with nothing connected sends every client queued for it to
+    // its next URL.
+    let rig = rig();
+    rig.serve("/file60", target_ok(FILE60));
+    url_reply(
+        &rig,
+        &format!(
+            "http://127.0.0.1:{}/x {}",
+            refusing_port(),
+            rig.url("/file60")
+        ),
+    );
+    let mut clients: Vec<Client> = (0..4).map(|_| start_client(&rig)).collect();
+    for c in &mut clients {
+        let r = c.response();
+        assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{r:?}");
+        assert_eq!(r.body, FILE60);
+    }
 }
 
 #[test]

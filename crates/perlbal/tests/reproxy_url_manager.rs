@@ -49,9 +49,9 @@ fn reproxy_state(rig: &ReproxyRig, dead: Option<u16>) -> Vec<String> {
     lines
 }
 
-/// [`reproxy_state`] once the target connection is back with the manager: ours hands it back
-/// just after the last body bytes went to the client, so a quick client may ask a moment
-/// before (the original hands it back first).
+/// [`reproxy_state`] once a target connection is back with the manager. Ours hands it back
+/// just after the last body bytes went to the client (the original does so first), so a quick
+/// client could otherwise see it still busy, or make the proxy open another connection.
 fn reproxy_state_when_bored(rig: &ReproxyRig, dead: Option<u16>) -> Vec<String> {
     let mut state = Vec::new();
     eventually(Duration::from_secs(1), || {
@@ -93,6 +93,7 @@ fn target_connections_are_reused_across_clients() {
     url_reply(&rig, &rig.url("/file60"));
     for _ in 0..3 {
         assert_eq!(rig.get("/r").body, FILE60);
+        reproxy_state_when_bored(&rig, None);
     }
     assert_eq!(rig.target().requests_per_connection(), [3]);
 }
@@ -416,7 +417,9 @@ fn targets_are_listed_as_nodes_and_backends() {
     let urls = format!("X-REPROXY-URL: {} {}", rig.url("/404"), rig.url("/file60"));
     rig.answer("/second", primary(&[&urls]));
     assert_eq!(rig.get("/r").body, FILE60);
+    reproxy_state_when_bored(&rig, None);
     assert_eq!(rig.get("/second").body, FILE60);
+    reproxy_state_when_bored(&rig, None);
     rig.target().script([keep(
         "HTTP/1.0 200 OK",
         &["Content-Length: 60", "Connection: keep-alive"],

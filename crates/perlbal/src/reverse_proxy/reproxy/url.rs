@@ -28,7 +28,7 @@ use crate::backend::conn::ResponseError;
 use crate::backend::nodes;
 use crate::backend::reproxy_pool::{targets, TargetConn};
 use crate::client::ClientConn;
-use crate::registry::SockState;
+use crate::registry::{SockEntry, SockState};
 use crate::reverse_proxy::relay;
 use crate::service::ServiceConfig;
 
@@ -45,15 +45,22 @@ pub async fn serve(
     // No client I/O happens during the walk, so the client's idle timer runs from here (0: none).
     let deadline =
         (svc.idle_timeout > 0).then(|| Instant::now() + Duration::from_secs(svc.idle_timeout));
+    let client = conn.sock().entry();
     let mut request = Vec::with_capacity(256);
     for target in targets {
         request.clear();
         encode_target_request(&target, req, &mut request);
-        match fetch(conn, &target, &request, expected, deadline).await {
+        let outcome = tokio::select! {
+            outcome = fetch(&client, &target, &request, expected, deadline) => outcome,
+            () = client_gone(conn) => Err(Miss::ClientGone),
+        };
+        match outcome {
             Ok((head, upstream)) => {
                 return relay_target(conn, svc, req, &primary, head, upstream).await;
             }
             Err(Miss::Failed) => {}
+            // The connection to the target, or the place in its queue, goes with the client.
+            Err(Miss::ClientGone) => return false,
             Err(Miss::TimedOut) => {
                 tracing::warn!(
                     "service {}: reproxy target {}:{} did not answer within idle_timeout",
@@ -74,6 +81,17 @@ enum Miss {
     Failed,
     /// The client's idle timeout passed while waiting: it is closed without a response.
     TimedOut,
+    /// The client closed its connection while waiting (RP-38).
+    ClientGone,
+}
+
+/// Resolves once the client has closed (or broken) its connection. Bytes it sends meanwhile
+/// (a pipelined request) stay buffered for later; from then on the wait is only ended by the
+/// target or the deadline.
+async fn client_gone(conn: &mut ClientConn) {
+    if let Ok(true) = conn.await_bytes().await {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Awaits `work` until `deadline` (none: for as long as it takes).
@@ -88,20 +106,20 @@ async fn until<T>(deadline: Option<Instant>, work: impl Future<Output = T>) -> R
 
 /// Sends `request` to `target` and returns its response head, if acceptable.
 async fn fetch(
-    conn: &mut ClientConn,
+    client: &SockEntry,
     target: &ReproxyTarget,
     request: &[u8],
     expected: Option<u64>,
     deadline: Option<Instant>,
 ) -> Result<(ResponseHead, TargetConn), Miss> {
     for _attempt in 0..2 {
-        conn.sock().set_state(SockState::WaitBackend);
+        client.set_state(SockState::WaitBackend);
         let acquired = until(deadline, targets().acquire(&target.host, target.port)).await?;
         // Unresolvable, refused, or no connect within CONNECT_TIMEOUT: this URL failed.
         let mut upstream = acquired.map_err(|_| Miss::Failed)?;
         let reused = upstream.uses() > 0;
-        upstream.assign(conn.sock().fd());
-        conn.sock().set_state(SockState::BackendReqSent);
+        upstream.assign(client.fd());
+        client.set_state(SockState::BackendReqSent);
         if upstream.send(request).await.is_err() {
             if reused {
                 continue;

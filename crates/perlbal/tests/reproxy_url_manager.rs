@@ -226,6 +226,30 @@ fn a_capped_connection_that_dies_makes_room_for_the_queued_client() {
 }
 
 #[test]
+fn a_client_leaving_while_its_target_thinks_closes_that_connection() {
+    // RP-38, REPROXY-9: the connection to the target goes with the client; under a cap of 1 the
+    // queued client then gets a new connection at once.
+    let rig = ReproxyRig::start("SERVER max_reproxy_connections = 1\n", "");
+    rig.target()
+        .script([Action::SleepForever, target_ok(FILE60)]);
+    url_reply(&rig, &rig.url("/file60"));
+    let leaving = start_client(&rig);
+    assert!(rig.target().wait_for_requests(1, Duration::from_secs(3)));
+    let mut queued = start_client(&rig);
+    thread::sleep(Duration::from_millis(100));
+    drop(leaving);
+    let r = queued.response();
+    assert_eq!(r.status_line, "HTTP/1.0 200 OK", "{r:?}");
+    assert_eq!(r.body, FILE60);
+    assert_eq!(rig.target().requests_per_connection(), [1, 1]);
+    assert!(
+        rig.target().wait_open(1, Duration::from_secs(2)),
+        "the first connection was not closed: {:?}",
+        rig.target().counters()
+    );
+}
+
+#[test]
 fn clients_queued_for_a_dead_target_all_move_on() {
     // REPROXY-9: a refused target with nothing connected sends every client queued for it to
     // its next URL.

@@ -66,6 +66,26 @@ fn the_target_body_goes_out_under_the_backend_headers() {
 }
 
 #[test]
+fn without_enable_reproxy_the_directive_reaches_the_client() {
+    // RP-41, REPROXY-1: with reproxying off the backend's head goes out as it came and no
+    // target is asked.
+    let rig = ReproxyRig::start("", "  SET enable_reproxy = off\n");
+    let url = format!("X-REPROXY-URL: {}", rig.url("/file60"));
+    rig.answer("/r", primary(&["X-Primary: yes", &url]));
+    let expected = [
+        "HTTP/1.0 200 OK",
+        "X-Primary: yes",
+        url.as_str(),
+        "Content-Length: 0",
+        "Connection: close",
+    ];
+    rig.get("/r").assert_exact(&expected, b"");
+    assert_eq!(rig.target().request_count(), 0);
+    let asked = rig.backend().last_request().expect("the backend was asked");
+    assert_eq!(asked.header("X-Proxy-Capabilities"), None);
+}
+
+#[test]
 fn every_reproxy_header_is_removed_and_the_length_replaced_in_place() {
     // REPROXY-7: X-REPROXY-URL, -EXPECTED-SIZE (matching here) and -CACHE-FOR (the cache is
     // off) go, wherever they stand; the backend's Content-Length takes the target's value where

@@ -250,6 +250,47 @@ fn a_client_leaving_while_its_target_thinks_closes_that_connection() {
 }
 
 #[test]
+fn a_queued_client_that_left_is_skipped() {
+    // REPROXY-9: under a cap of 1, the connection freed by the first client goes to the next
+    // client still waiting, not to one that left the queue.
+    let rig = ReproxyRig::start("SERVER max_reproxy_connections = 1\n", "");
+    slow_target(&rig);
+    url_reply(&rig, &rig.url("/file60"));
+    let mut first = start_client(&rig);
+    assert!(rig.target().wait_for_requests(1, Duration::from_secs(3)));
+    let gone = start_client(&rig);
+    let mut third = start_client(&rig);
+    thread::sleep(Duration::from_millis(100));
+    drop(gone);
+    for c in [&mut first, &mut third] {
+        assert_eq!(c.response().body, FILE60);
+    }
+    assert_eq!(rig.target().requests_per_connection(), [2]);
+}
+
+#[test]
+fn a_client_leaving_mid_body_closes_the_target_connection() {
+    // RP-38: the rest of a large body is not read to save the connection; it is closed.
+    let rig = rig();
+    let body = vec![b'x'; 8 << 20];
+    let len = format!("Content-Length: {}", body.len());
+    rig.serve(
+        "/big",
+        keep("HTTP/1.0 200 OK", &[&len, "Connection: keep-alive"], &body),
+    );
+    url_reply(&rig, &rig.url("/big"));
+    let mut c = start_client(&rig);
+    assert!(!c.read_exact_bytes(1000).is_empty());
+    assert_eq!(rig.target().open_connections(), 1);
+    drop(c);
+    assert!(
+        rig.target().wait_open(0, Duration::from_secs(3)),
+        "{:?}",
+        rig.target().counters()
+    );
+}
+
+#[test]
 fn clients_queued_for_a_dead_target_all_move_on() {
     // REPROXY-9: a refused target with nothing connected sends every client queued for it to
     // its next URL.

@@ -14,6 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddrV4};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -21,12 +22,16 @@ use tokio::sync::oneshot;
 
 use super::conn::{Backend, Connecting, CONNECT_TIMEOUT};
 use super::Endpoint;
-use crate::registry::SockEntry;
+use crate::registry::{unix_now, SockEntry};
 
 /// Targets remembered for `reproxy_state` even when unused.
 const KNOWN_TARGETS: usize = 1024;
 /// An idle connection unused for this long is closed rather than reused.
 const IDLE_REUSE_LIMIT: Duration = Duration::from_secs(5);
+/// The original sweeps a target's connection list when it is asked for and this many whole
+/// seconds have passed since the last sweep (of any target); from then on `reproxy_state`
+/// lists that target's `backends` line.
+const LIST_SWEEP_SECONDS: u64 = 5;
 
 /// Why no connection to a target could be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,10 +117,11 @@ struct Target {
     /// Every connection, idle or in use (for the cap and `reproxy_state`); closed ones are
     /// dead references, pruned when counted.
     open: Vec<Weak<Slot>>,
-    /// Whether a connection was ever idle / ever opened: `reproxy_state` lists a target's
-    /// `bored` and `backends` lines from then on, as the original does.
+    /// Whether a connection was ever idle: `reproxy_state` lists the `bored` line from then on.
     ever_idle: bool,
-    ever_connected: bool,
+    /// Whether `reproxy_state` lists the `backends` line: once a connect to the target ended
+    /// (either way) or a list sweep met it, as in the original.
+    backends_listed: bool,
 }
 
 impl Target {
@@ -133,6 +139,8 @@ impl Target {
 #[derive(Default)]
 pub struct Targets {
     inner: Mutex<HashMap<Arc<str>, Target>>,
+    /// Unix second of the last list sweep (0: none yet), see [`LIST_SWEEP_SECONDS`].
+    last_sweep: AtomicU64,
 }
 
 /// The process-wide ReproxyManager.
@@ -149,7 +157,7 @@ pub struct TargetReport {
     /// Idle connections, once the target ever had one.
     pub idle: Option<usize>,
     pub waiting: usize,
-    /// `socks`-style descriptions of the open connections, once the target was ever connected.
+    /// `socks`-style descriptions of the open connections, once the `backends` line is listed.
     pub connections: Option<Vec<String>>,
 }
 
@@ -162,6 +170,10 @@ impl Targets {
     /// opened. Must run on a worker.
     pub async fn acquire(&self, host: &str, port: u16) -> Result<TargetConn, TargetDown> {
         let key: Arc<str> = Arc::from(format!("{host}:{port}"));
+        if self.sweep_due() {
+            let mut all = self.lock();
+            all.entry(Arc::clone(&key)).or_default().backends_listed = true;
+        }
         loop {
             // Checked and, if stale, dropped outside the lock (closing one takes it). The most
             // recently idle one on this worker's event loop first: moving one costs syscalls.
@@ -193,6 +205,18 @@ impl Targets {
         }
     }
 
+    /// Whether this request for a target is one the original sweeps its lists on: the first, or
+    /// the first more than [`LIST_SWEEP_SECONDS`] after the last sweep.
+    fn sweep_due(&self) -> bool {
+        let now = unix_now();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        last + LIST_SWEEP_SECONDS < now
+            && self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Starts a connect when clients wait, none is in progress and the cap allows one more.
     fn maybe_connect(&self, key: &Arc<str>, host: String, port: u16, target: &mut Target) {
         if target.connecting || target.live_waiting() == 0 {
@@ -220,13 +244,13 @@ impl Targets {
         let mut all = self.lock();
         let target = all.entry(Arc::clone(key)).or_default();
         target.connecting = false;
+        target.backends_listed = true;
         match result {
             Ok(backend) => {
                 let slot = Arc::new(Slot {
                     sock: backend.sock().entry(),
                 });
                 target.open.push(Arc::downgrade(&slot));
-                target.ever_connected = true;
                 let conn = TargetConn {
                     backend: Some(backend),
                     target: Arc::clone(key),
@@ -317,7 +341,7 @@ impl Targets {
                 connecting: target.connecting,
                 idle: target.ever_idle.then_some(target.idle.len()),
                 waiting: target.live_waiting(),
-                connections: target.ever_connected.then(|| {
+                connections: target.backends_listed.then(|| {
                     target
                         .open
                         .iter()
@@ -364,4 +388,22 @@ async fn resolve(host: &str, port: u16) -> Option<SocketAddrV4> {
         IpAddr::V4(ip) => Some(SocketAddrV4::new(ip, a.port())),
         IpAddr::V6(_) => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_request_in_a_sweep_interval_sweeps() {
+        let targets = Targets::default();
+        assert!(targets.sweep_due(), "the first request ever sweeps");
+        assert!(
+            !targets.sweep_due(),
+            "the next one, within the interval, does not"
+        );
+        let long_ago = unix_now() - LIST_SWEEP_SECONDS - 1;
+        targets.last_sweep.store(long_ago, Ordering::Relaxed);
+        assert!(targets.sweep_due(), "one after the interval sweeps again");
+    }
 }

@@ -273,6 +273,16 @@ impl SockEntry {
             // A connection that never served is not read from yet (connect-ahead).
             read = self.requests() > 0;
         }
+        let (read, write) = if self.class == SockClass::BackendHttp
+            && state == SockState::SendingReq
+            && self.service.is_none()
+        {
+            // A reproxy target's connection (no service) keeps the state name while it
+            // waits for the answer, reading (MGMT-24).
+            (true, false)
+        } else {
+            (read, write)
+        };
         let mut out = String::with_capacity(96);
         out.push_str(self.class.perl_name());
         out.push('(');

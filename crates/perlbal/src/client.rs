@@ -299,6 +299,7 @@ impl ClientConn {
         let take = self.unread().len().min(max);
         let data = self.unread()[..take].to_vec();
         self.consume(take);
+        self.sock.note_body_read(take as u64);
         if let Some(upload) = self.upload.as_mut() {
             upload.advance(take as u64);
         }

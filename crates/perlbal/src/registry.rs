@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -177,6 +177,30 @@ pub struct SockEntry {
     idle_limit: AtomicU32,
     /// The request in flight (`http://host/uri`), or a listener's description.
     detail: Mutex<String>,
+    /// Proxy clients: the backend serving the request, packed by [`pack_node`] (0: none).
+    backend: AtomicU64,
+    /// Proxy clients: request body bytes not read yet; [`NO_LENGTH`] when the request has no
+    /// `Content-Length`.
+    waiting_for: AtomicU64,
+    /// Proxy clients: [`HIGHPRI`] and [`REPROXYING`].
+    proxy_flags: AtomicU8,
+}
+
+/// `waiting_for` of a request without a length.
+const NO_LENGTH: u64 = u64::MAX;
+/// The request waits in (or came through) the high-priority queue.
+pub const HIGHPRI: u8 = 1;
+/// A reproxy URL is being fetched and has not answered yet.
+pub const REPROXYING: u8 = 2;
+
+fn pack_node(node: SocketAddrV4) -> u64 {
+    (u64::from(u32::from(*node.ip())) << 16) | u64::from(node.port())
+}
+
+fn unpack_node(packed: u64) -> Option<SocketAddrV4> {
+    let ip = u32::try_from(packed >> 16).ok()?;
+    let port = (packed & 0xffff) as u16;
+    (packed != 0).then(|| SocketAddrV4::new(ip.into(), port))
 }
 
 impl SockEntry {
@@ -263,6 +287,57 @@ impl SockEntry {
     /// Forgets the request in flight (the connection went back to waiting).
     pub fn clear_request(&self) {
         lock(&self.detail).clear();
+        self.set_backend(None);
+        self.waiting_for.store(NO_LENGTH, Ordering::Relaxed);
+        self.proxy_flags.store(0, Ordering::Relaxed);
+    }
+
+    /// Proxy clients: the backend (or reproxy target) now serving the request.
+    pub fn set_backend(&self, node: Option<SocketAddrV4>) {
+        self.backend
+            .store(node.map_or(0, pack_node), Ordering::Relaxed);
+    }
+
+    /// Proxy clients: the request's `Content-Length`, if it has one.
+    pub fn set_waiting_for(&self, length: Option<u64>) {
+        self.waiting_for
+            .store(length.unwrap_or(NO_LENGTH), Ordering::Relaxed);
+    }
+
+    /// `n` request body bytes were read.
+    pub fn note_body_read(&self, n: u64) {
+        let waiting = self.waiting_for.load(Ordering::Relaxed);
+        if waiting != NO_LENGTH {
+            self.waiting_for
+                .store(waiting.saturating_sub(n), Ordering::Relaxed);
+        }
+    }
+
+    /// Turns a proxy client flag ([`HIGHPRI`], [`REPROXYING`]) on or off.
+    pub fn set_proxy_flag(&self, flag: u8, on: bool) {
+        if on {
+            self.proxy_flags.fetch_or(flag, Ordering::Relaxed);
+        } else {
+            self.proxy_flags.fetch_and(!flag, Ordering::Relaxed);
+        }
+    }
+
+    /// What `socks` adds for a proxy client after its request (MGMT-19).
+    fn write_proxy_detail(&self, out: &mut String) {
+        if let Some(node) = unpack_node(self.backend.load(Ordering::Relaxed)) {
+            let _ = write!(out, "; backend={node}");
+        }
+        let flags = self.proxy_flags.load(Ordering::Relaxed);
+        if flags & HIGHPRI != 0 {
+            out.push_str("; highpri");
+        }
+        let waiting = self.waiting_for.load(Ordering::Relaxed);
+        if waiting != NO_LENGTH {
+            let _ = write!(out, "; waiting_for={waiting}");
+        }
+        if flags & REPROXYING != 0 {
+            out.push_str("; reproxying");
+        }
     }
 
     /// The one-line description used by `socks` (MGMT-19).
@@ -333,6 +408,10 @@ impl SockEntry {
             let detail = lock(&self.detail);
             if !detail.is_empty() {
                 let _ = write!(out, "; {detail}");
+            }
+            drop(detail);
+            if self.class == SockClass::ClientProxy {
+                self.write_proxy_detail(&mut out);
             }
         }
         out
@@ -443,6 +522,9 @@ impl Registry {
             last_active: AtomicU32::new(coarse_seconds()),
             idle_limit: AtomicU32::new(0),
             detail: Mutex::new(info.detail),
+            backend: AtomicU64::new(0),
+            waiting_for: AtomicU64::new(NO_LENGTH),
+            proxy_flags: AtomicU8::new(0),
         });
         lock(self.shard(info.fd)).insert(info.fd, Arc::clone(&entry));
         self.created[info.class as usize].fetch_add(1, Ordering::Relaxed);

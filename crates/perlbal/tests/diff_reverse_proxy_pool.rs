@@ -483,3 +483,70 @@ fn malformed_requests_are_closed_without_a_reply() {
         assert_eq!(rig.backend().request_count(), 0);
     }
 }
+
+/// The `socks` line of the proxy client connected from `port`.
+fn client_line(m: &mut Mgmt, port: u16) -> String {
+    let from = format!("ClientProxy(R): open to 127.0.0.1:{port}:");
+    let socks = m.listing("socks");
+    socks
+        .iter()
+        .find(|l| l.contains(&from))
+        .map(|l| {
+            l.split_once("Perlbal::")
+                .map_or(l.as_str(), |(_, d)| d)
+                .to_owned()
+        })
+        .unwrap_or_else(|| panic!("no client from port {port}: {socks:#?}"))
+}
+
+#[test]
+fn socks_describes_proxy_clients_mid_request() {
+    // MGMT-19: a proxy client waiting on its backend names it (`backend=ip:port`); one whose
+    // body is still coming counts down `waiting_for`.
+    let p = RigPair::start(&obs_proxy(""));
+    for rig in p.sides() {
+        let b = rig.backend();
+        let node = b.node();
+        b.set_route(
+            "/slow",
+            support::backend::Action::Delay(
+                Duration::from_millis(1500),
+                Box::new(support::backend::Action::Hello),
+            ),
+        );
+        let mut slow = rig.client();
+        slow.send("GET /slow HTTP/1.0\r\nHost: slow.example\r\n\r\n");
+        let mut m = rig.mgmt();
+        let port = slow.local_port();
+        let mut line = String::new();
+        eventually(Duration::from_secs(1), || {
+            line = client_line(&mut m, port);
+            line.contains("wait_res")
+        });
+        assert!(
+            line.ends_with(&format!(
+                "; reqs=1; wait_res; http://slow.example/slow; backend={node}"
+            )),
+            "{:?} {line}",
+            rig.server.kind()
+        );
+        assert_eq!(slow.response().status(), 200);
+
+        let mut upload = rig.client();
+        upload.send("POST /echo HTTP/1.0\r\nContent-Length: 10\r\n\r\nabcd");
+        let port = upload.local_port();
+        for (more, left) in [("", 6), ("efg", 3)] {
+            upload.send(more);
+            let want =
+                format!("; reqs=1; buffering_request; http://unknown/echo; waiting_for={left}");
+            let mut line = String::new();
+            eventually(Duration::from_secs(2), || {
+                line = client_line(&mut m, port);
+                line.ends_with(&want)
+            });
+            assert!(line.ends_with(&want), "{:?} {line}", rig.server.kind());
+        }
+        upload.send("hij");
+        assert_eq!(upload.response().status(), 200);
+    }
+}

@@ -67,6 +67,12 @@ pub async fn proxy(
             conn.track_upload(Some(reporter));
         }
     }
+    // MGMT-19: `waiting_for` counts down the body of a request with a length.
+    conn.sock().set_waiting_for(match framing {
+        framing::RequestBody::Length(n) => Some(n),
+        framing::RequestBody::None => req.headers().contains("Content-Length").then_some(0),
+        framing::RequestBody::Chunked => None,
+    });
     let bodiless = matches!(
         framing,
         framing::RequestBody::None | framing::RequestBody::Length(0)
@@ -150,6 +156,9 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
     let svc = &*svc;
     // One budget for every kind of retry: `error_retry_schedule` when `enable_error_retries`.
     let mut retries = 0;
+    if request.priority == Priority::High {
+        conn.sock().set_proxy_flag(crate::registry::HIGHPRI, true);
+    }
     loop {
         conn.sock().set_state(SockState::WaitBackend);
         // While a backend is awaited, this task bounds the wait (and answers 503/504); the
@@ -287,6 +296,7 @@ async fn attempt(
         pool.usage.mark_used(node);
     }
     backend.assign(conn.sock().fd());
+    conn.sock().set_backend(backend.node());
     conn.sock().set_state(SockState::BackendReqSent);
     let failed = |reached| AttemptError::Failed { reached, reused };
     match &request.body {

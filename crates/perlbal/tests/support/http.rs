@@ -197,6 +197,11 @@ impl Client {
         })
     }
 
+    /// The client side's port, as the server lists the connection (`socks`).
+    pub fn local_port(&self) -> u16 {
+        self.stream.local_addr().map_or(0, |a| a.port())
+    }
+
     /// Writes all of `bytes` (panics on error).
     #[track_caller]
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client {

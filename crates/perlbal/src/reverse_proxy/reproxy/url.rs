@@ -28,7 +28,7 @@ use crate::backend::conn::ResponseError;
 use crate::backend::nodes;
 use crate::backend::reproxy_pool::{targets, TargetConn};
 use crate::client::ClientConn;
-use crate::registry::{SockEntry, SockState};
+use crate::registry::{SockEntry, SockState, REPROXYING};
 use crate::reverse_proxy::relay;
 use crate::service::ServiceConfig;
 
@@ -119,6 +119,9 @@ async fn fetch(
         let mut upstream = acquired.map_err(|_| Miss::Failed)?;
         let reused = upstream.uses() > 0;
         upstream.assign(client.fd());
+        // MGMT-19: `socks` shows the client on this target, reproxying until it answers.
+        client.set_backend(upstream.node());
+        client.set_proxy_flag(REPROXYING, true);
         client.set_state(SockState::BackendReqSent);
         if upstream.send(request).await.is_err() {
             if reused {
@@ -132,6 +135,9 @@ async fn fetch(
         if let (Ok(head), Some(node)) = (&answer, upstream.node()) {
             // REPROXY-10: every answer counts for `nodes`, accepted or not (RP-40).
             nodes::record_status(node, head.status());
+        }
+        if answer.is_ok() {
+            client.set_proxy_flag(REPROXYING, false);
         }
         match answer {
             Ok(head) if target_accepted(&head, expected) => return Ok((head, upstream)),

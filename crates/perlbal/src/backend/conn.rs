@@ -355,6 +355,14 @@ impl Backend {
     }
 
     /// Bytes read from the backend and not consumed yet.
+    /// Takes the read buffer out with the offset of its unread bytes, leaving the connection
+    /// with none: the last bytes of a response can go to the client after the connection went
+    /// back to its pool, without copying them. Return the buffer with [`buffers::give_back`].
+    pub fn take_buffer(&mut self) -> (Vec<u8>, usize) {
+        let pos = std::mem::take(&mut self.pos);
+        (std::mem::take(&mut self.buf), pos)
+    }
+
     pub fn buffered(&self) -> &[u8] {
         &self.buf[self.pos..]
     }

@@ -15,6 +15,7 @@ use perlbal_http::{
 
 use super::exchange::error_page;
 use crate::backend::conn::Backend;
+use crate::buffers::{self, BufferKind};
 use crate::backend::nodes;
 use crate::backend::pool::ServicePool;
 use crate::client::ClientConn;
@@ -189,8 +190,8 @@ pub(super) async fn relay_length<U: AsMut<Backend>>(
 }
 
 /// The last bytes of a response: `head` (if not sent yet) and the backend's next `take` buffered
-/// bytes. RP-33: the backend goes back to the pool before the client has them all, so what the
-/// client's socket does not take at once is copied out first.
+/// bytes. RP-33: the backend goes back to the pool before the client has them all — first of
+/// all when they are all it has buffered, taking its buffer along.
 async fn finish_length<U: AsMut<Backend>>(
     conn: &mut ClientConn,
     mut upstream: U,
@@ -199,6 +200,15 @@ async fn finish_length<U: AsMut<Backend>>(
     release: impl FnOnce(U),
 ) -> bool {
     let backend = upstream.as_mut();
+    if backend.buffered().len() == take {
+        let (buf, start) = backend.take_buffer();
+        release(upstream);
+        let sent = conn.write_all_pair(head, &buf[start..]).await.is_ok();
+        buffers::give_back(BufferKind::BackendRead, buf);
+        return sent;
+    }
+    // Bytes beyond the body (a misbehaving backend): what the client's socket does not take at
+    // once is copied out, and the release decides about the connection.
     let body = &backend.buffered()[..take];
     let written = match conn.try_write_pair(head, body) {
         Ok(n) => n,

@@ -13,6 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use perlbal_http::{HeadError, HeadScan, HeadScanner, RequestHead, MAX_REQUEST_HEAD_BYTES};
 use tokio::io::AsyncWriteExt;
@@ -43,7 +44,6 @@ pub enum ReadHeadError {
 pub fn serve_requests(
     mut conn: ClientConn,
     service: Arc<str>,
-    event: &'static str,
     mut answer: impl AsyncFnMut(&mut ClientConn, &Arc<str>) -> Option<bool>,
 ) -> impl Future<Output = ()> {
     // A plain `async` block rather than an `async fn`: an `async fn` keeps its arguments twice
@@ -65,10 +65,7 @@ pub fn serve_requests(
                     return;
                 }
             }
-            let outcome = {
-                let _span = crate::profiling::span(event);
-                Box::pin(answer(&mut conn, &service)).await
-            };
+            let outcome = Box::pin(answer(&mut conn, &service)).await;
             let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
                 conn.finish().await;
                 return;
@@ -203,6 +200,12 @@ impl ClientConn {
     /// again whenever the read would block, so a waiting connection holds no buffer (tokio may
     /// report a socket readable from stale readiness; only a `WouldBlock` clears it).
     async fn fill(&mut self) -> Result<usize, ReadHeadError> {
+        std::future::poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// [`ClientConn::fill`] as a poll function, so that waiting for bytes keeps nothing but a
+    /// reference in the task's state.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, ReadHeadError>> {
         if self.pos > 0 && self.pos == self.buf.len() {
             buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
             self.pos = 0;
@@ -212,8 +215,8 @@ impl ClientConn {
             if self.buf.capacity() == 0 {
                 self.buf = buffers::take(BufferKind::ClientRead);
             } else if self.buf.len() == self.buf.capacity() {
-                self.buf
-                    .reserve(self.buf.capacity().max(BufferKind::ClientRead.capacity()));
+                let more = self.buf.capacity().max(BufferKind::ClientRead.capacity());
+                self.buf.reserve(more);
             }
             let spare = self.buf.capacity() - self.buf.len();
             match self.stream.try_read_buf(&mut self.buf) {
@@ -227,23 +230,21 @@ impl ClientConn {
                             Err::<(), _>(io::ErrorKind::WouldBlock.into())
                         });
                     }
-                    return Ok(n);
+                    return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if was_empty {
                         buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
                     }
-                    // A bare readiness poll: no waiter node or timer lives in this future.
-                    let stream = &self.stream;
-                    if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
-                        .await
-                        .is_err()
-                    {
-                        return Err(ReadHeadError::Closed);
+                    // A bare readiness poll: no waiter node or timer lives in the task.
+                    match self.stream.poll_read_ready(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err(ReadHeadError::Closed)),
+                        Poll::Ready(Ok(())) => {}
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(ReadHeadError::Closed),
+                Err(_) => return Poll::Ready(Err(ReadHeadError::Closed)),
             }
         }
     }
@@ -420,10 +421,10 @@ mod tests {
             let service: Arc<str> = Arc::from("web");
             let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
             let conn_size = std::mem::size_of::<ClientConn>();
-            let looped = serve_requests(conn, service, "test", async |_, _| None);
+            let looped = serve_requests(conn, service, async |_, _| None);
             let size = std::mem::size_of_val(&looped);
             assert!(
-                size < 2 * conn_size + 64,
+                size <= conn_size + 80,
                 "request loop state is {size} bytes for a {conn_size}-byte connection"
             );
         });

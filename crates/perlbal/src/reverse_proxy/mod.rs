@@ -39,15 +39,16 @@ pub fn serve(
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
-    let event = "Perlbal::ClientProxy-read";
-    client::serve_requests(conn, service, event, async move |conn, service| {
-        next_request(conn, service, peer).await
+    client::serve_requests(conn, service, async |conn, service| {
+        let _span = crate::profiling::span("Perlbal::ClientProxy-read");
+        next_request(conn, service).await
     })
 }
 
 /// Reads one request and proxies it. `Some(was_post)` when the client connection stays open.
-async fn next_request(conn: &mut ClientConn, service: &Arc<str>, peer: SocketAddr) -> Option<bool> {
+async fn next_request(conn: &mut ClientConn, service: &Arc<str>) -> Option<bool> {
     let svc = snapshot().service(service).cloned()?;
+    let peer = conn.sock().peer()?;
     let req = match conn.read_head().await {
         Ok(req) => req,
         Err(ReadHeadError::Invalid(e)) => {

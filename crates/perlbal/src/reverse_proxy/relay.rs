@@ -15,9 +15,9 @@ use perlbal_http::{
 
 use super::exchange::error_page;
 use crate::backend::conn::Backend;
-use crate::buffers::{self, BufferKind};
 use crate::backend::nodes;
 use crate::backend::pool::ServicePool;
+use crate::buffers::{self, BufferKind};
 use crate::client::ClientConn;
 use crate::registry::SockState;
 use crate::service::ServiceConfig;

@@ -132,8 +132,8 @@ pub fn serve(
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
-    let event = "Perlbal::ClientHTTP-read";
-    client::serve_requests(conn, service, event, async |conn, service| {
+    client::serve_requests(conn, service, async |conn, service| {
+        let _span = crate::profiling::span("Perlbal::ClientHTTP-read");
         next_request(conn, service).await
     })
 }

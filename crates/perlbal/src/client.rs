@@ -40,23 +40,47 @@ pub enum ReadHeadError {
 /// costs a few hundred bytes. `answer` reads and answers one request and returns
 /// `Some(was_post)` when the connection stays open. A graceful shutdown ends the loop between
 /// requests.
+///
+/// A connection idle between requests for [`crate::parking::PARK_AFTER`] goes to the parking
+/// lot and this task ends; `resume` starts the loop again, as of `start`, when it wakes.
 #[allow(clippy::manual_async_fn)] // on purpose, see the first comment
 pub fn serve_requests(
     mut conn: ClientConn,
     service: Arc<str>,
+    start: LoopStart,
+    resume: Resume,
     mut answer: impl AsyncFnMut(&mut ClientConn, &Arc<str>) -> Option<bool>,
 ) -> impl Future<Output = ()> {
     // A plain `async` block rather than an `async fn`: an `async fn` keeps its arguments twice
-    // in its state (as arguments, then as locals), and this state is what every idle
+    // in its state (as arguments, then as locals), and this state is what every busy
     // connection costs.
     async move {
-        let mut first = true;
-        let mut after_post = false;
+        let LoopStart {
+            mut first,
+            mut after_post,
+        } = start;
         loop {
             if !prepare_wait(&conn, &service, first) {
                 return;
             }
-            if !matches!(conn.await_bytes().await, Ok(true)) {
+            let arrived = if first {
+                conn.await_bytes().await
+            } else {
+                let patience = crate::parking::PARK_AFTER;
+                let waited = Box::pin(tokio::time::timeout(patience, conn.await_bytes())).await;
+                match waited {
+                    Ok(arrived) => arrived,
+                    Err(_idle) => {
+                        let start = LoopStart { first, after_post };
+                        match crate::parking::park(conn, &service, start, resume) {
+                            Parking::Parked | Parking::Lost => return,
+                            Parking::Kept(kept) => conn = kept,
+                        }
+                        conn.await_bytes().await
+                    }
+                }
+            };
+            if !matches!(arrived, Ok(true)) {
                 return;
             }
             if after_post {
@@ -76,6 +100,28 @@ pub fn serve_requests(
         }
     }
 }
+
+/// Where a connection's request loop starts: on a new connection, or on one coming back from
+/// the parking lot.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopStart {
+    /// No request was read yet (`idle_timeout` applies, not `persist_client_idle_timeout`).
+    first: bool,
+    /// The previous request was a POST (a stray CRLF may follow it, HTTP-8).
+    after_post: bool,
+}
+
+impl LoopStart {
+    /// A newly accepted connection.
+    pub const NEW: LoopStart = LoopStart {
+        first: true,
+        after_post: false,
+    };
+}
+
+/// Spawns a role's request loop on the current worker, for a connection back from the parking
+/// lot.
+pub type Resume = fn(ClientConn, Arc<str>, LoopStart);
 
 /// Sets the idle limit for the wait before the next request; false when the connection
 /// should close instead (its service is gone, or a graceful shutdown began).
@@ -100,7 +146,7 @@ pub struct ClientConn {
     /// socket is closed, so the sweeper never touches a reused descriptor.
     sock: SockHandle,
     stream: TcpStream,
-    buf: Vec<u8>,
+    buf: ReadBuf,
     /// Start of unread bytes in `buf`.
     pos: usize,
     scanner: HeadScanner,
@@ -108,10 +154,53 @@ pub struct ClientConn {
     upload: Option<Box<crate::upload_tracker::UploadReporter>>,
 }
 
-impl Drop for ClientConn {
-    fn drop(&mut self) {
-        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
+/// A client's read buffer, given back to the thread's pool when the connection goes.
+#[derive(Default)]
+struct ReadBuf(Vec<u8>);
+
+impl std::ops::Deref for ReadBuf {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
     }
+}
+
+impl std::ops::DerefMut for ReadBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for ReadBuf {
+    fn drop(&mut self) {
+        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.0));
+    }
+}
+
+/// A connection between requests, off every event loop: its socket and its registry entry
+/// (it still shows in `socks`, waiting), nothing else.
+#[derive(Debug)]
+pub struct ParkedConn {
+    /// Declared first, as in [`ClientConn`].
+    sock: SockHandle,
+    stream: std::net::TcpStream,
+}
+
+impl ParkedConn {
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
+/// What became of a connection offered to the parking lot.
+pub enum Parking {
+    /// Parked: its task ends.
+    Parked,
+    /// Not parked (bytes in hand, or no parking lot): its task keeps it.
+    Kept(ClientConn),
+    /// Its socket could not be moved: the connection is closed.
+    Lost,
 }
 
 impl ClientConn {
@@ -133,7 +222,7 @@ impl ClientConn {
         ClientConn {
             sock,
             stream,
-            buf: Vec::new(),
+            buf: ReadBuf::default(),
             pos: 0,
             scanner: HeadScanner::new(MAX_REQUEST_HEAD_BYTES),
             upload: None,
@@ -143,6 +232,29 @@ impl ClientConn {
     /// The client's address (a syscall: for rare paths only; `None` once it is gone).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.stream.peer_addr().ok()
+    }
+
+    /// Takes the connection off this worker's event loop, between requests. `Err` gives it back
+    /// when it has bytes or an upload in hand.
+    pub fn into_parked(self) -> Result<io::Result<ParkedConn>, ClientConn> {
+        if !self.unread().is_empty() || self.upload.is_some() {
+            return Err(self);
+        }
+        let ClientConn { sock, stream, .. } = self;
+        Ok(stream.into_std().map(|stream| ParkedConn { sock, stream }))
+    }
+
+    /// Puts a parked connection on the calling worker's event loop.
+    pub fn unpark(parked: ParkedConn) -> io::Result<ClientConn> {
+        let ParkedConn { sock, stream } = parked;
+        Ok(ClientConn {
+            sock,
+            stream: TcpStream::from_std(stream)?,
+            buf: ReadBuf::default(),
+            pos: 0,
+            scanner: HeadScanner::new(MAX_REQUEST_HEAD_BYTES),
+            upload: None,
+        })
     }
 
     pub fn sock(&self) -> &SockHandle {
@@ -165,7 +277,7 @@ impl ClientConn {
     fn consume(&mut self, n: usize) {
         self.pos += n;
         if self.pos >= self.buf.len() {
-            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
+            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut *self.buf));
             self.pos = 0;
         }
         self.scanner.reset();
@@ -189,7 +301,7 @@ impl ClientConn {
         let mut joined = Vec::with_capacity(bytes.len() + self.unread().len());
         joined.extend_from_slice(bytes);
         joined.extend_from_slice(self.unread());
-        self.buf = joined;
+        *self.buf = joined;
         self.pos = 0;
         self.scanner.reset();
     }
@@ -207,19 +319,19 @@ impl ClientConn {
     /// reference in the task's state.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, ReadHeadError>> {
         if self.pos > 0 && self.pos == self.buf.len() {
-            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
+            buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut *self.buf));
             self.pos = 0;
         }
         loop {
             let was_empty = self.buf.is_empty();
             if self.buf.capacity() == 0 {
-                self.buf = buffers::take(BufferKind::ClientRead);
+                *self.buf = buffers::take(BufferKind::ClientRead);
             } else if self.buf.len() == self.buf.capacity() {
                 let more = self.buf.capacity().max(BufferKind::ClientRead.capacity());
                 self.buf.reserve(more);
             }
             let spare = self.buf.capacity() - self.buf.len();
-            match self.stream.try_read_buf(&mut self.buf) {
+            match self.stream.try_read_buf(&mut *self.buf) {
                 Ok(n) => {
                     self.sock.touch();
                     if n < spare {
@@ -234,7 +346,7 @@ impl ClientConn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if was_empty {
-                        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut self.buf));
+                        buffers::give_back(BufferKind::ClientRead, std::mem::take(&mut *self.buf));
                     }
                     // A bare readiness poll: no waiter node or timer lives in the task.
                     match self.stream.poll_read_ready(cx) {
@@ -421,7 +533,8 @@ mod tests {
             let service: Arc<str> = Arc::from("web");
             let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
             let conn_size = std::mem::size_of::<ClientConn>();
-            let looped = serve_requests(conn, service, async |_, _| None);
+            fn resume(_: ClientConn, _: Arc<str>, _: LoopStart) {}
+            let looped = serve_requests(conn, service, LoopStart::NEW, resume, async |_, _| None);
             let size = std::mem::size_of_val(&looped);
             assert!(
                 size <= conn_size + 80,

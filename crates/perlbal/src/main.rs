@@ -8,6 +8,7 @@ mod control;
 mod listener;
 mod logging;
 mod management;
+mod parking;
 mod profiling;
 mod registry;
 mod reverse_proxy;

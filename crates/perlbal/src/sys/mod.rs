@@ -2,7 +2,7 @@
 //! socket2 do not offer: cache-only path lookup (`openat2` + `RESOLVE_CACHED`), `statx`,
 //! page-cache residency (`cachestat`, `preadv2(RWF_NOWAIT)`), `readahead`/`posix_fadvise`,
 //! `sendfile`, checked `close`, process resources (`getrusage`, `RLIMIT_NOFILE`, open-fd count,
-//! `nice`) and `getifaddrs`.
+//! `nice`), `getifaddrs`, and an epoll instance for parked sockets ([`epoll`]).
 //!
 //! This is the only module of the crate that contains `unsafe`. Every wrapper returns
 //! `io::Result` with the raw `errno` preserved, so callers can match on `ErrorKind` or
@@ -13,6 +13,8 @@
 //! fast with `ENOSYS` (`ErrorKind::Unsupported`) without entering the kernel, and callers take
 //! their fallback path. Minimum versions: `openat2` 5.6 and `RESOLVE_CACHED` 5.12, `statx` 4.11,
 //! `preadv2` 4.6 and `RWF_NOWAIT` for buffered reads 4.14, `cachestat` 6.5.
+
+pub mod epoll;
 
 use std::ffi::{CStr, CString};
 use std::io;

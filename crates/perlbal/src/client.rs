@@ -41,8 +41,8 @@ pub enum ReadHeadError {
 /// `Some(was_post)` when the connection stays open. A graceful shutdown ends the loop between
 /// requests.
 ///
-/// A connection idle between requests for [`crate::parking::PARK_AFTER`] goes to the parking
-/// lot and this task ends; `resume` starts the loop again, as of `start`, when it wakes.
+/// A connection idle between requests for 50 to 100 ms goes to the [parking
+/// lot](crate::parking) and this task ends; `resume` starts the loop again, as of `start`, when it wakes.
 #[allow(clippy::manual_async_fn)] // on purpose, see the first comment
 pub fn serve_requests(
     mut conn: ClientConn,
@@ -66,13 +66,11 @@ pub fn serve_requests(
             let arrived = if first {
                 conn.await_bytes().await
             } else {
-                let patience = crate::parking::PARK_AFTER;
-                let waited = Box::pin(tokio::time::timeout(patience, conn.await_bytes())).await;
-                match waited {
-                    Ok(arrived) => arrived,
-                    Err(_idle) => {
+                match crate::parking::await_bytes_or_idle(&mut conn).await {
+                    Some(arrived) => arrived,
+                    None => {
                         let start = LoopStart { first, after_post };
-                        match crate::parking::park(conn, &service, start, resume) {
+                        match crate::parking::park(conn, start, resume) {
                             Parking::Parked | Parking::Lost => return,
                             Parking::Kept(kept) => conn = kept,
                         }
@@ -190,6 +188,11 @@ pub struct ParkedConn {
 impl ParkedConn {
     pub fn fd(&self) -> std::os::fd::RawFd {
         self.stream.as_raw_fd()
+    }
+
+    /// The name of the service the connection belongs to.
+    pub fn service(&self) -> Option<Arc<str>> {
+        self.sock.service_name()
     }
 }
 
@@ -364,10 +367,15 @@ impl ClientConn {
     /// Waits until request bytes are buffered (reading them if none are yet). `Ok(false)` when
     /// the peer closed instead.
     pub async fn await_bytes(&mut self) -> Result<bool, ReadHeadError> {
+        std::future::poll_fn(|cx| self.poll_await_bytes(cx)).await
+    }
+
+    /// [`ClientConn::await_bytes`] as a poll function.
+    pub fn poll_await_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, ReadHeadError>> {
         if !self.unread().is_empty() {
-            return Ok(true);
+            return Poll::Ready(Ok(true));
         }
-        Ok(self.fill().await? > 0)
+        self.poll_fill(cx).map_ok(|n| n > 0)
     }
 
     /// Reads and parses the next request head; leaves any following bytes buffered.

@@ -252,6 +252,11 @@ impl SockEntry {
         self.service.as_deref()
     }
 
+    /// The service's name, shared.
+    pub fn service_name(&self) -> Option<Arc<str>> {
+        self.service.clone()
+    }
+
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
     }

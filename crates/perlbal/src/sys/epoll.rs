@@ -30,9 +30,8 @@ impl Epoll {
             u64: token,
         };
         // SAFETY: `event` is a valid epoll_event for the duration of the call.
-        let ret = unsafe {
-            libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event)
-        };
+        let ret =
+            unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
         cvt(ret.into()).map(drop)
     }
 
@@ -40,15 +39,18 @@ impl Epoll {
     pub fn delete(&self, fd: RawFd) -> io::Result<()> {
         let mut unused = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: a non-null event pointer, as kernels before 2.6.9 required; ignored otherwise.
-        let ret = unsafe {
-            libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut unused)
-        };
+        let ret =
+            unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut unused) };
         cvt(ret.into()).map(drop)
     }
 
     /// Waits for events, up to `timeout` (`None`: without limit), into `events` (replacing what
     /// it held). Interrupted waits are retried.
-    pub fn wait(&self, events: &mut Events, timeout: Option<std::time::Duration>) -> io::Result<()> {
+    pub fn wait(
+        &self,
+        events: &mut Events,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<()> {
         let capacity = libc::c_int::try_from(events.slots.len()).unwrap_or(libc::c_int::MAX);
         let timeout = timeout.map_or(-1, |t| {
             libc::c_int::try_from(t.as_millis()).unwrap_or(libc::c_int::MAX)

@@ -44,7 +44,7 @@ pub enum ReadHeadError {
 /// A connection idle between requests for 50 to 100 ms goes to the [parking
 /// lot](crate::parking) and this task ends; `resume` starts the loop again, as of `start`, when it wakes.
 #[allow(clippy::manual_async_fn)] // on purpose, see the first comment
-pub fn serve_requests(
+fn serve_requests(
     mut conn: ClientConn,
     service: Arc<str>,
     start: LoopStart,
@@ -97,6 +97,35 @@ pub fn serve_requests(
             conn.sock().set_state(SockState::PersistWait);
         }
     }
+}
+
+/// What an HTTP role does with each request of a connection, for the shared keep-alive loop.
+pub trait HttpRole: 'static {
+    /// The profiling event of one request (`Perlbal::ClientHTTP-read`, …).
+    const EVENT: &'static str;
+
+    /// Reads and answers one request; `Some(was_post)` when the connection stays open.
+    fn answer<'a>(
+        conn: &'a mut ClientConn,
+        service: &'a Arc<str>,
+    ) -> impl Future<Output = Option<bool>> + 'a;
+}
+
+/// The request loop of role `R` on a connection, new or back from the parking lot.
+pub fn serve<R: HttpRole>(
+    conn: ClientConn,
+    service: Arc<str>,
+    start: LoopStart,
+) -> impl Future<Output = ()> + 'static {
+    serve_requests(conn, service, start, resume::<R>, async |conn, service| {
+        let _span = crate::profiling::span(R::EVENT);
+        R::answer(conn, service).await
+    })
+}
+
+/// Resumes a connection of role `R` back from the parking lot, on the current worker.
+fn resume<R: HttpRole>(conn: ClientConn, service: Arc<str>, start: LoopStart) {
+    tokio::task::spawn_local(serve::<R>(conn, service, start));
 }
 
 /// Where a connection's request loop starts: on a new connection, or on one coming back from

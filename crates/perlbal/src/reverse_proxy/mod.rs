@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
-use crate::client::{self, ClientConn, LoopStart, ReadHeadError};
+use crate::client::{self, ClientConn, HttpRole, LoopStart, ReadHeadError};
 use crate::registry::SockClass;
 use crate::service::snapshot;
 
@@ -39,24 +39,21 @@ pub fn serve(
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
-    serve_conn(conn, service, LoopStart::NEW)
+    client::serve::<ClientProxy>(conn, service, LoopStart::NEW)
 }
 
-/// The request loop of a connection, new or back from the parking lot.
-fn serve_conn(
-    conn: ClientConn,
-    service: Arc<str>,
-    start: LoopStart,
-) -> impl std::future::Future<Output = ()> + 'static {
-    client::serve_requests(conn, service, start, resume, async |conn, service| {
-        let _span = crate::profiling::span("Perlbal::ClientProxy-read");
-        next_request(conn, service).await
-    })
-}
+/// The role's request, for the shared keep-alive loop.
+struct ClientProxy;
 
-/// Resumes a connection back from the parking lot, on the current worker.
-fn resume(conn: ClientConn, service: Arc<str>, start: LoopStart) {
-    tokio::task::spawn_local(serve_conn(conn, service, start));
+impl HttpRole for ClientProxy {
+    const EVENT: &'static str = "Perlbal::ClientProxy-read";
+
+    fn answer<'a>(
+        conn: &'a mut ClientConn,
+        service: &'a Arc<str>,
+    ) -> impl std::future::Future<Output = Option<bool>> + 'a {
+        next_request(conn, service)
+    }
 }
 
 /// Reads one request and proxies it. `Some(was_post)` when the client connection stays open.

@@ -23,7 +23,7 @@ use perlbal_http::framing::{self, BodyRole, RequestBody};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, SimpleResponse};
 use tokio::net::TcpStream;
 
-use crate::client::{self, ClientConn, LoopStart, ReadHeadError};
+use crate::client::{self, ClientConn, HttpRole, LoopStart, ReadHeadError};
 use crate::registry::{SockClass, SockState};
 use crate::server::server;
 use crate::service::{snapshot, ServiceConfig};
@@ -132,24 +132,21 @@ pub fn serve(
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
     let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
-    serve_conn(conn, service, LoopStart::NEW)
+    client::serve::<ClientHttp>(conn, service, LoopStart::NEW)
 }
 
-/// The request loop of a connection, new or back from the parking lot.
-fn serve_conn(
-    conn: ClientConn,
-    service: Arc<str>,
-    start: LoopStart,
-) -> impl std::future::Future<Output = ()> + 'static {
-    client::serve_requests(conn, service, start, resume, async |conn, service| {
-        let _span = crate::profiling::span("Perlbal::ClientHTTP-read");
-        next_request(conn, service).await
-    })
-}
+/// The role's request, for the shared keep-alive loop.
+struct ClientHttp;
 
-/// Resumes a connection back from the parking lot, on the current worker.
-fn resume(conn: ClientConn, service: Arc<str>, start: LoopStart) {
-    tokio::task::spawn_local(serve_conn(conn, service, start));
+impl HttpRole for ClientHttp {
+    const EVENT: &'static str = "Perlbal::ClientHTTP-read";
+
+    fn answer<'a>(
+        conn: &'a mut ClientConn,
+        service: &'a Arc<str>,
+    ) -> impl std::future::Future<Output = Option<bool>> + 'a {
+        next_request(conn, service)
+    }
 }
 
 /// Reads and answers one request. `Some(was_post)` when the connection stays open.

@@ -11,6 +11,26 @@ pub mod cache;
 pub mod file;
 pub mod url;
 
+/// Heads from text, for the tests of the reproxy modules.
+#[cfg(test)]
+mod test_heads {
+    use crate::{RequestHead, ResponseHead};
+
+    pub fn response(text: &str) -> ResponseHead {
+        ResponseHead::parse(text.as_bytes()).expect("valid response head")
+    }
+
+    pub fn request(text: &str) -> RequestHead {
+        RequestHead::parse(text.as_bytes()).expect("valid request head")
+    }
+
+    pub fn encoded(head: &ResponseHead) -> String {
+        let mut out = Vec::new();
+        head.encode(&mut out);
+        String::from_utf8(out).expect("ASCII head")
+    }
+}
+
 use crate::ResponseHead;
 
 /// What a backend response asks the proxy to serve instead of its own body.

@@ -236,6 +236,7 @@ fn leading_number(value: Option<&[u8]>) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_heads::{encoded, request, response};
     use super::*;
 
     fn target(host: &str, port: u16, path: &str) -> ReproxyTarget {
@@ -244,20 +245,6 @@ mod tests {
             port,
             path: path.as_bytes().to_vec(),
         }
-    }
-
-    fn response(text: &str) -> ResponseHead {
-        ResponseHead::parse(text.as_bytes()).expect("valid response head")
-    }
-
-    fn request(text: &str) -> RequestHead {
-        RequestHead::parse(text.as_bytes()).expect("valid request head")
-    }
-
-    fn encoded(head: &ResponseHead) -> String {
-        let mut out = Vec::new();
-        head.encode(&mut out);
-        String::from_utf8(out).expect("ASCII head")
     }
 
     #[test]

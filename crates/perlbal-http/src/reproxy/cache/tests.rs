@@ -1,18 +1,5 @@
+use super::super::test_heads::{encoded, request, response};
 use super::*;
-
-fn response(text: &str) -> ResponseHead {
-    ResponseHead::parse(text.as_bytes()).expect("valid response head")
-}
-
-fn request(text: &str) -> RequestHead {
-    RequestHead::parse(text.as_bytes()).expect("valid request head")
-}
-
-fn encoded(head: &ResponseHead) -> String {
-    let mut out = Vec::new();
-    head.encode(&mut out);
-    String::from_utf8(out).expect("ASCII head")
-}
 
 fn entry(seconds: u64, now: u64) -> CachedReproxy {
     let cache_for = CacheFor {

@@ -92,7 +92,7 @@ pub async fn await_bytes_or_idle(conn: &mut ClientConn) -> Option<Result<bool, R
 async fn tick_while_waiting() {
     loop {
         tokio::time::sleep(TICK).await;
-        let due = WATCH.with_borrow_mut(|watch| {
+        let (due, more) = WATCH.with_borrow_mut(|watch| {
             watch.tick += 1;
             let mut due = Vec::new();
             while let Some(oldest) = watch.waiting.front() {
@@ -107,14 +107,12 @@ async fn tick_while_waiting() {
                     }
                 }
             }
-            if watch.waiting.is_empty() {
-                watch.ticker_running = false;
-            }
-            due
+            // The next wait to begin starts a new ticker.
+            watch.ticker_running = !watch.waiting.is_empty();
+            (due, watch.ticker_running)
         });
-        let stop = due.is_empty() && WATCH.with_borrow(|watch| !watch.ticker_running);
         due.into_iter().for_each(Waker::wake);
-        if stop {
+        if !more {
             return;
         }
     }

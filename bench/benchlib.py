@@ -242,8 +242,8 @@ def strace_per_request(pids, load, out_path, log_path):
 
 def perf_self_time(pid, load, data_path, log_path, seconds, top=30):
     """Runs `load()` while `perf record -F 4999 -e cpu-clock -g` samples process `pid` (all
-    threads) for `seconds`; returns (wrk result, report lines: self time by dso and symbol,
-    then the kernel time below each syscall entry)."""
+    threads) for `seconds`; returns (wrk result, report lines: self time by dso, then by dso
+    and symbol, then the kernel time below each syscall entry)."""
     argv = ["perf", "record", "-F", "4999", "-e", "cpu-clock", "-g", "-o", data_path,
             "-p", str(pid), "--", "sleep", str(seconds)]
     recorder = ws.spawn(argv, log_path)
@@ -256,14 +256,18 @@ def perf_self_time(pid, load, data_path, log_path, seconds, top=30):
     if recorder in ws.STARTED:
         ws.STARTED.remove(recorder)
     report = ["perf", "report", "-i", data_path, "--stdio", "--no-header"]
-    self_time = subprocess.run(report + ["--no-children", "--sort", "dso,sym", "-g", "none",
-                                         "--percent-limit", "0.5"],
-                               capture_output=True, text=True).stdout
-    children = subprocess.run(report + ["--children", "--sort", "sym", "-g", "none"],
-                              capture_output=True, text=True).stdout
-    lines = [ln for ln in self_time.splitlines() if ln.strip() and not ln.startswith("#")][:top]
-    sys_lines = [ln for ln in children.splitlines() if "__x64_sys_" in ln][:15]
-    return r, lines, sys_lines
+    def rows(extra):
+        out = subprocess.run(report + extra, capture_output=True, text=True).stdout
+        return [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("#")]
+
+    by_dso = rows(["--no-children", "--sort", "dso", "-g", "none"])[:5]
+    by_sym = rows(["--no-children", "--sort", "dso,sym", "-g", "none",
+                   "--percent-limit", "0.5"])[:top]
+    # Syscall entry points; readv/writev's are inlined into do_readv/do_writev on some kernels.
+    entries = re.compile(r"\[k\] (__x64_sys_\w+|do_writev|do_readv)$")
+    by_syscall = [ln for ln in rows(["--children", "--sort", "sym", "-g", "none"])
+                  if entries.search(ln)][:15]
+    return r, by_dso + [""] + by_sym, by_syscall
 
 
 # --------------------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ impl TargetConn {
 
 #[derive(Default)]
 struct Target {
+    /// Idle connections, oldest first.
     idle: Vec<TargetConn>,
     waiting: VecDeque<oneshot::Sender<Result<TargetConn, TargetDown>>>,
     connecting: bool,
@@ -282,7 +283,8 @@ impl Targets {
         if !reusable {
             return;
         }
-        conn.idle_since = Instant::now();
+        let now = Instant::now();
+        conn.idle_since = now;
         let key = Arc::clone(&conn.target);
         let mut all = self.lock();
         let target = all.entry(key).or_default();
@@ -291,11 +293,13 @@ impl Targets {
             target.ever_idle = true;
         }
         // Connections idle too long are closed now rather than at the next use (after the
-        // lock is released: closing one takes it).
-        let (fresh, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut target.idle)
-            .into_iter()
-            .partition(|c| c.idle_since.elapsed() < IDLE_REUSE_LIMIT);
-        target.idle = fresh;
+        // lock is released: closing one takes it). The list is oldest first, so they lead it.
+        let stale = target
+            .idle
+            .iter()
+            .take_while(|c| now.duration_since(c.idle_since) >= IDLE_REUSE_LIMIT)
+            .count();
+        let stale: Vec<TargetConn> = target.idle.drain(..stale).collect();
         drop(all);
         drop(stale);
     }

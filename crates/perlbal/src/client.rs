@@ -289,6 +289,11 @@ impl ClientConn {
         })
     }
 
+    /// The socket, for moving a body with `splice`.
+    pub fn tcp(&self) -> &TcpStream {
+        &self.stream
+    }
+
     pub fn sock(&self) -> &SockHandle {
         &self.sock
     }

@@ -617,3 +617,31 @@ fn heavy_ten_thousand_idle_connections_stay_cheap_and_the_proxy_responsive() {
     );
     assert_eq!(rig.get("/hello").status(), 200);
 }
+
+#[test]
+fn a_large_body_cut_mid_way_arrives_intact_up_to_the_cut() {
+    // RP-35 on the path that moves large bodies inside the kernel (splice): the head, then
+    // exactly the bytes the backend sent, in order, then the close.
+    let rig = Rig::under_test(&obs_proxy(""));
+    let (promised, sent) = (4 << 20, 700_001);
+    let mut c = rig.client();
+    c.send(format!(
+        "GET /close-mid-body/{promised}/{sent} HTTP/1.1\r\nHost: a\r\n\r\n"
+    ));
+    let bytes = c.read_to_close(Duration::from_secs(10));
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&bytes[..at]);
+    assert!(head.starts_with("HTTP/1.0 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("Content-Length: {promised}\r\n")),
+        "{head}"
+    );
+    let body = &bytes[at..];
+    assert_eq!(body.len(), sent, "every byte sent, nothing more");
+    let expected: Vec<u8> = (0..sent).map(|i| b'1' + (i % 9) as u8).collect();
+    assert!(body == expected.as_slice(), "bytes out of order");
+}

@@ -269,6 +269,14 @@ impl Backend {
         self.endpoint.node()
     }
 
+    /// The TCP socket, for moving a body with `splice` (none for a `server_process` pipe).
+    pub fn tcp(&self) -> Option<&tokio::net::TcpStream> {
+        match &self.stream {
+            Transport::Tcp(stream) => Some(stream),
+            _ => None,
+        }
+    }
+
     pub fn sock(&self) -> &SockHandle {
         &self.sock
     }

@@ -18,6 +18,7 @@ mod body;
 mod exchange;
 mod relay;
 pub(crate) mod reproxy;
+mod splice;
 mod spool;
 
 use std::net::SocketAddr;

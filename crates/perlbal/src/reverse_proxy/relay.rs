@@ -14,6 +14,7 @@ use perlbal_http::{
 };
 
 use super::exchange::error_page;
+use super::splice;
 use crate::backend::conn::Backend;
 use crate::backend::nodes;
 use crate::backend::pool::ServicePool;
@@ -160,6 +161,18 @@ pub(super) async fn relay_length<U: AsMut<Backend>>(
     let mut remaining = len;
     loop {
         let backend = upstream.as_mut();
+        // A large rest of the body moves inside the kernel.
+        if remaining >= splice::SPLICE_AT_LEAST
+            && backend.buffered().is_empty()
+            && backend.tcp().is_some()
+        {
+            if let Some(pipe) = splice::Pipe::take() {
+                if !head.is_empty() && conn.write_all(&head).await.is_err() {
+                    return false;
+                }
+                return splice::relay(conn, upstream, pipe, remaining, release).await;
+            }
+        }
         let starved = remaining > 0 && backend.buffered().is_empty();
         if starved && !matches!(backend.fill().await, Ok(n) if n > 0) {
             tracing::warn!(

@@ -2,7 +2,8 @@
 //! socket2 do not offer: cache-only path lookup (`openat2` + `RESOLVE_CACHED`), `statx`,
 //! page-cache residency (`cachestat`, `preadv2(RWF_NOWAIT)`), `readahead`/`posix_fadvise`,
 //! `sendfile`, checked `close`, process resources (`getrusage`, `RLIMIT_NOFILE`, open-fd count,
-//! `nice`), `getifaddrs`, and an epoll instance for parked sockets ([`epoll`]).
+//! `nice`), `getifaddrs`, an epoll instance for parked sockets ([`epoll`]), and pipes with `splice`
+//! ([`pipe`]).
 //!
 //! This is the only module of the crate that contains `unsafe`. Every wrapper returns
 //! `io::Result` with the raw `errno` preserved, so callers can match on `ErrorKind` or
@@ -15,6 +16,7 @@
 //! `preadv2` 4.6 and `RWF_NOWAIT` for buffered reads 4.14, `cachestat` 6.5.
 
 pub mod epoll;
+pub mod pipe;
 
 use std::ffi::{CStr, CString};
 use std::io;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::configs::web;
 use support::docroot::DATA_TXT;
 use support::proxy::{eventually, obs_proxy, Rig};
-use support::{Client, Docroot, Kind, Mgmt, Perlbal};
+use support::{is_reference, Client, Docroot, Kind, Mgmt, Perlbal};
 
 /// Long enough for ours to have parked the connection.
 const IDLE: Duration = Duration::from_millis(400);
@@ -104,4 +104,75 @@ fn a_client_that_closes_while_idle_is_forgotten() {
     for c in &mut clients {
         get_ok(c, "/data.txt", DATA_TXT);
     }
+}
+
+/// The descriptors each epoll instance of process `pid` watches, by the epoll's descriptor.
+fn epoll_watch_lists(pid: u32) -> Vec<(String, Vec<u32>)> {
+    let mut lists = Vec::new();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return lists;
+    };
+    for fd in fds.flatten() {
+        let is_epoll = std::fs::read_link(fd.path())
+            .is_ok_and(|target| target.to_string_lossy().contains("eventpoll"));
+        if !is_epoll {
+            continue;
+        }
+        let name = fd.file_name().to_string_lossy().into_owned();
+        let info =
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{name}")).unwrap_or_default();
+        let watched = info
+            .lines()
+            .filter_map(|l| l.strip_prefix("tfd:"))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect();
+        lists.push((name, watched));
+    }
+    lists
+}
+
+/// The server-side descriptor of the connection from `port`, from `socks`.
+fn server_fd(m: &mut Mgmt, port: u16) -> u32 {
+    let line = socks_line(m, port).expect("listed");
+    line.split_whitespace()
+        .next()
+        .and_then(|fd| fd.parse().ok())
+        .unwrap_or_else(|| panic!("no fd in {line}"))
+}
+
+#[test]
+fn ours_takes_idle_connections_off_the_worker_event_loops() {
+    // Ours only (the reference has one event loop and no parking): an idle keep-alive
+    // connection leaves its worker's epoll for the parking lot's, and comes back for its next
+    // request.
+    if is_reference() {
+        return;
+    }
+    let (_d, s) = web_server();
+    let mut m = s.mgmt();
+    let mut c = s.client("web");
+    get_ok(&mut c, "/data.txt", DATA_TXT);
+    let fd = server_fd(&mut m, c.local_port());
+    // The watch lists (one per epoll descriptor; a worker may hold two for one instance) that
+    // include the connection. A worker's also has its listener and other sockets; the parking
+    // lot's, only parked connections — here, this one.
+    let watching = |fd: u32| -> Vec<Vec<u32>> {
+        epoll_watch_lists(s.pid())
+            .into_iter()
+            .map(|(_, watched)| watched)
+            .filter(|watched| watched.contains(&fd))
+            .collect()
+    };
+    let on_worker = |lists: &[Vec<u32>]| !lists.is_empty() && lists.iter().all(|l| l.len() > 1);
+    let busy = watching(fd);
+    assert!(on_worker(&busy), "watched by its worker: {busy:?}");
+    thread::sleep(IDLE);
+    let parked = watching(fd);
+    assert!(
+        !parked.is_empty() && parked.iter().all(|l| l == &[fd]),
+        "watched by the parking lot only: {parked:?}"
+    );
+    get_ok(&mut c, "/data.txt", DATA_TXT);
+    let back = watching(fd);
+    assert!(on_worker(&back), "back on a worker: {back:?}");
 }

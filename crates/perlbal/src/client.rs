@@ -20,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::buffers::{self, BufferKind};
+use crate::listener::Accepted;
 use crate::registry::{registry, SockClass, SockHandle, SockInfo, SockState};
 
 /// Why no request head could be read.
@@ -237,9 +238,13 @@ pub enum Parking {
 
 impl ClientConn {
     /// Registers the connection (for `socks`/`states`) and sets its socket options.
-    pub fn new(stream: TcpStream, peer: SocketAddr, class: SockClass, service: &Arc<str>) -> Self {
+    pub fn new(accepted: Accepted, class: SockClass, service: &Arc<str>) -> Self {
+        let Accepted {
+            stream,
+            peer,
+            local_port,
+        } = accepted;
         let _ = stream.set_nodelay(true);
-        let local_port = stream.local_addr().map_or(0, |a| a.port());
         let sock = registry().register(
             SockInfo {
                 fd: stream.as_raw_fd(),
@@ -573,7 +578,12 @@ mod tests {
             let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
             let (stream, peer) = listener.accept().await.expect("accept");
             let service: Arc<str> = Arc::from("web");
-            let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
+            let accepted = Accepted {
+                stream,
+                peer,
+                local_port: addr.port(),
+            };
+            let conn = ClientConn::new(accepted, SockClass::ClientHttp, &service);
             let conn_size = std::mem::size_of::<ClientConn>();
             fn resume(_: ClientConn, _: Arc<str>, _: LoopStart) {}
             let looped = serve_requests(conn, service, LoopStart::NEW, resume, async |_, _| None);

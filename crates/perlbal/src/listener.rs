@@ -21,7 +21,17 @@ use crate::runtime::Workers;
 const BACKLOG: i32 = 1024;
 
 /// How a new connection is handed to its service: called on the accepting worker.
-pub type Acceptor = Arc<dyn Fn(tokio::net::TcpStream, SocketAddr, &Arc<str>) + Send + Sync>;
+pub type Acceptor = Arc<dyn Fn(Accepted, &Arc<str>) + Send + Sync>;
+
+/// A connection just accepted, with the addresses the listener already knows (no
+/// `getsockname` per connection).
+#[derive(Debug)]
+pub struct Accepted {
+    pub stream: tokio::net::TcpStream,
+    pub peer: SocketAddr,
+    /// The listening port it came in on.
+    pub local_port: u16,
+}
 
 /// A bound, listening socket of one service.
 pub struct Listener {
@@ -163,6 +173,7 @@ async fn accept_loop(
             return;
         }
     };
+    let local_port = listener.local_addr().map_or(0, |a| a.port());
     loop {
         tokio::select! {
             biased;
@@ -170,7 +181,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _span = crate::profiling::span("Perlbal::TCPListener-read");
-                    acceptor(stream, peer, &service);
+                    acceptor(Accepted { stream, peer, local_port }, &service);
                 }
                 Err(e) => {
                     // Out of descriptors or memory: back off instead of spinning.

@@ -7,7 +7,7 @@
 //! the settings it started with.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,7 +18,6 @@ use arc_swap::ArcSwap;
 use perlbal_config::Netmask;
 use perlbal_http::forward::HeaderEdit;
 use perlbal_http::MimeTable;
-use tokio::net::TcpStream;
 
 /// What a service does with its connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,23 +234,23 @@ pub fn publish(snapshot: Snapshot) {
 
 /// Hands a connection accepted for `service` to that service's role (the original's
 /// `TCPListener::class_new_socket`). Runs on the accepting worker.
-pub fn accept(stream: TcpStream, peer: SocketAddr, service: &Arc<str>) {
+pub fn accept(conn: crate::listener::Accepted, service: &Arc<str>) {
     let role = snapshot().service(service).and_then(|s| s.role.clone());
     let service = Arc::clone(service);
     match role {
         Some(RoleKind::WebServer) => {
-            tokio::task::spawn_local(crate::web_server::serve(stream, peer, service));
+            tokio::task::spawn_local(crate::web_server::serve(conn, service));
         }
         Some(RoleKind::Management) => {
-            tokio::task::spawn_local(crate::management::serve(stream, peer, service));
+            tokio::task::spawn_local(crate::management::serve(conn, service));
         }
         Some(RoleKind::ReverseProxy) => {
-            tokio::task::spawn_local(crate::reverse_proxy::serve(stream, peer, service));
+            tokio::task::spawn_local(crate::reverse_proxy::serve(conn, service));
         }
         Some(RoleKind::Selector) => {
-            tokio::task::spawn_local(crate::web_server::serve_unavailable(stream, peer, service));
+            tokio::task::spawn_local(crate::web_server::serve_unavailable(conn, service));
         }
         // Roles without connections of their own, or a role that vanished: drop the socket.
-        _ => drop(stream),
+        _ => drop(conn),
     }
 }

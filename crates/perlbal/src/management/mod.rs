@@ -14,7 +14,6 @@
 
 pub mod pages;
 
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
@@ -30,8 +29,12 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 const READ_CHUNK: usize = 1024;
 
 /// Serves one management connection until the peer leaves or asks to quit.
-pub async fn serve(mut stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
-    let local_port = stream.local_addr().map_or(0, |a| a.port());
+pub async fn serve(accepted: crate::listener::Accepted, service: Arc<str>) {
+    let crate::listener::Accepted {
+        mut stream,
+        peer,
+        local_port,
+    } = accepted;
     let registration = registry().register(
         SockInfo {
             fd: stream.as_raw_fd(),

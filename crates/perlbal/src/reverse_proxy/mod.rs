@@ -21,12 +21,10 @@ pub(crate) mod reproxy;
 mod splice;
 mod spool;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpStream;
-
 use crate::client::{self, ClientConn, HttpRole, LoopStart, ReadHeadError};
+use crate::listener::Accepted;
 use crate::registry::SockClass;
 use crate::service::snapshot;
 
@@ -35,11 +33,10 @@ use crate::service::snapshot;
 /// Not an `async fn`: the task's future is the request loop itself, with the connection stored
 /// once, which keeps what an idle connection costs small.
 pub fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
+    accepted: Accepted,
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
-    let conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
+    let conn = ClientConn::new(accepted, SockClass::ClientProxy, &service);
     client::serve::<ClientProxy>(conn, service, LoopStart::NEW)
 }
 

@@ -16,14 +16,13 @@ mod get;
 mod listing;
 mod put;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use perlbal_http::framing::{self, BodyRole, RequestBody};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, SimpleResponse};
-use tokio::net::TcpStream;
 
 use crate::client::{self, ClientConn, HttpRole, LoopStart, ReadHeadError};
+use crate::listener::Accepted;
 use crate::registry::{SockClass, SockState};
 use crate::server::server;
 use crate::service::{snapshot, ServiceConfig};
@@ -127,11 +126,10 @@ impl Exchange<'_> {
 /// Serves one web_server connection until it closes (see [`crate::reverse_proxy::serve`] for
 /// why this is not an `async fn`).
 pub fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
+    accepted: Accepted,
     service: Arc<str>,
 ) -> impl std::future::Future<Output = ()> + 'static {
-    let conn = ClientConn::new(stream, peer, SockClass::ClientHttp, &service);
+    let conn = ClientConn::new(accepted, SockClass::ClientHttp, &service);
     client::serve::<ClientHttp>(conn, service, LoopStart::NEW)
 }
 
@@ -190,8 +188,8 @@ pub async fn handle(mut x: Exchange<'_>) -> Done {
 
 /// Answers connections of roles this build does not serve yet (selector) with a clear 503
 /// instead of a silent close.
-pub async fn serve_unavailable(stream: TcpStream, peer: SocketAddr, service: Arc<str>) {
-    let mut conn = ClientConn::new(stream, peer, SockClass::ClientProxy, &service);
+pub async fn serve_unavailable(accepted: Accepted, service: Arc<str>) {
+    let mut conn = ClientConn::new(accepted, SockClass::ClientProxy, &service);
     let Some(svc) = snapshot().service(&service).cloned() else {
         return;
     };

@@ -49,16 +49,7 @@ pub fn run(state: &mut State, command: Command, out: &mut Output) {
         }
         Command::Proc => proc_info(state, out),
         Command::Fd => fd(out),
-        Command::ReproxyState => {
-            reproxy_targets(out);
-            for (host, cap) in &state.server.max_reproxy_connections_per_host {
-                out.line(format!("SERVER max_reproxy_connections({host}) = {cap}"));
-            }
-            out.line(format!(
-                "SERVER max_reproxy_connections = {}",
-                state.server.max_reproxy_connections
-            ));
-        }
+        Command::ReproxyState => reproxy_state(state, out),
         Command::Prof(perlbal_config::command::ProfAction::Data) => {
             for line in crate::profiling::report() {
                 out.line(line);
@@ -358,6 +349,18 @@ pub fn perl_number(value: f64) -> String {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
     s
+}
+
+/// `reproxy_state` (MGMT-24): the targets, then the caps.
+fn reproxy_state(state: &State, out: &mut Output) {
+    reproxy_targets(out);
+    for (host, cap) in &state.server.max_reproxy_connections_per_host {
+        out.line(format!("SERVER max_reproxy_connections({host}) = {cap}"));
+    }
+    out.line(format!(
+        "SERVER max_reproxy_connections = {}",
+        state.server.max_reproxy_connections
+    ));
 }
 
 /// The target lines of `reproxy_state` (MGMT-24), grouped like the original's.

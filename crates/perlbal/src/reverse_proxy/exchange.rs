@@ -68,11 +68,7 @@ pub async fn proxy(
         }
     }
     // MGMT-19: `waiting_for` counts down the body of a request with a length.
-    conn.sock().set_waiting_for(match framing {
-        framing::RequestBody::Length(n) => Some(n),
-        framing::RequestBody::None => req.headers().contains("Content-Length").then_some(0),
-        framing::RequestBody::Chunked => None,
-    });
+    conn.sock().set_waiting_for(declared_length(&req, framing));
     let bodiless = matches!(
         framing,
         framing::RequestBody::None | framing::RequestBody::Length(0)
@@ -113,6 +109,15 @@ pub async fn proxy(
         priority: priority(svc, &req),
     };
     run(conn, svc, &request).await
+}
+
+/// The request body's declared length (`Content-Length`), if it has one.
+fn declared_length(req: &RequestHead, framing: framing::RequestBody) -> Option<u64> {
+    match framing {
+        framing::RequestBody::Length(n) => Some(n),
+        framing::RequestBody::None => req.headers().contains("Content-Length").then_some(0),
+        framing::RequestBody::Chunked => None,
+    }
 }
 
 /// What is known about the request being proxied.
@@ -180,16 +185,10 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
             Ok((head, backend)) => {
                 conn.sock().set_idle_limit(svc.idle_timeout);
                 // REPROXY-1: a directive is acted on before anything else, 500 retries included.
-                if svc.proxy.enable_reproxy {
-                    let directive = perlbal_http::reproxy::directive(&head);
-                    if let Some(directive) = directive {
-                        relay::release_unrelayed(svc, request.req, &head, backend, &pool);
-                        if matches!(directive, perlbal_http::reproxy::Directive::Url(_)) {
-                            let capacity = svc.proxy.reproxy_cache_maxsize;
-                            svc.reproxy_cache().remember(capacity, request.req, &head);
-                        }
-                        return reproxy::serve(conn, svc, request.req, head, directive).await;
-                    }
+                let reproxy = svc.proxy.enable_reproxy;
+                if let Some(directive) = reproxy.then(|| reproxy::directive(&head)).flatten() {
+                    relay::release_unrelayed(svc, request.req, &head, backend, &pool);
+                    return reproxy::serve(conn, svc, request.req, head, directive).await;
                 }
                 let retry_500 =
                     head.status() == 500 && matches!(request.req.method(), "GET" | "HEAD");
@@ -204,23 +203,14 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
             }
             Err(AttemptError::ClientGone) => return false,
             Err(AttemptError::Timeout) => {
-                tracing::warn!(
-                    "service {}: backend {node} did not answer within {}s",
-                    svc.name,
-                    svc.idle_timeout
-                );
+                let why = format!("backend {node} did not answer within {}s", svc.idle_timeout);
                 let message = "The backend did not answer in time.";
-                error_page(conn, svc, request.req, 504, message).await;
-                return false;
+                return give_up(conn, svc, request.req, 504, &why, message).await;
             }
             Err(AttemptError::Garbage(why)) => {
-                tracing::warn!(
-                    "service {}: backend {node} sent an invalid response: {why}",
-                    svc.name
-                );
+                let why = format!("backend {node} sent an invalid response: {why}");
                 let message = "The backend sent an invalid response.";
-                error_page(conn, svc, request.req, 502, message).await;
-                return false;
+                return give_up(conn, svc, request.req, 502, &why, message).await;
             }
             Err(AttemptError::Failed { reached, reused }) => {
                 pool.note_failed_node(&node, &svc.proxy.endpoints);
@@ -234,13 +224,9 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                tracing::warn!(
-                    "service {}: backend {node} closed before answering",
-                    svc.name
-                );
+                let why = format!("backend {node} closed before answering");
                 let message = "The backend closed the connection before answering.";
-                error_page(conn, svc, request.req, 502, message).await;
-                return false;
+                return give_up(conn, svc, request.req, 502, &why, message).await;
             }
         }
     }
@@ -422,6 +408,21 @@ fn priority(svc: &ServiceConfig, req: &RequestHead) -> Priority {
         }
         _ => Priority::Normal,
     }
+}
+
+/// Logs why no usable answer came from a backend and sends the client a `status` page; the
+/// connection closes (false).
+async fn give_up(
+    conn: &mut ClientConn,
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    status: u16,
+    why: &str,
+    message: &str,
+) -> bool {
+    tracing::warn!("service {}: {why}", svc.name);
+    error_page(conn, svc, req, status, message).await;
+    false
 }
 
 /// Sends a generated page and closes (the connection's state is not trustworthy after it).

@@ -12,7 +12,7 @@ mod url;
 
 use perlbal_http::reproxy::cache::CachedReply;
 use perlbal_http::reproxy::url::parse_url_list;
-use perlbal_http::reproxy::Directive;
+pub use perlbal_http::reproxy::{directive, Directive};
 use perlbal_http::{KeepAlivePolicy, Persistence, RequestHead, ResponseHead, SimpleResponse};
 
 use crate::client::ClientConn;
@@ -32,6 +32,9 @@ pub async fn serve(
         Directive::File(path) => file::serve(conn, svc, req, primary, path).await,
         Directive::Service(name) => redispatch(conn, svc, req, &name).await,
         Directive::Url(urls) => {
+            // REPROXY-13: what the backend asks to cache is remembered before fetching.
+            let capacity = svc.proxy.reproxy_cache_maxsize;
+            svc.reproxy_cache().remember(capacity, req, &primary);
             let targets = parse_url_list(&urls);
             url::serve(conn, svc, req, primary, targets).await
         }

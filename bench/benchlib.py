@@ -274,6 +274,21 @@ def perf_self_time(pid, load, data_path, log_path, seconds, top=30):
 # Results file
 
 
+def undisturbed(args, run, label):
+    """`run()` (a measurement whose result has "other_util") after waiting for a quiet
+    machine; repeated, up to --retries times, while processes other than the ones measured
+    took over 10% of a CPU. `label` names the run in the "again" line."""
+    for attempt in range(args.retries + 1):
+        if args.quiet_wait:
+            ws.wait_until_quiet(args.quiet_wait)
+        r = run()
+        if r["other_util"] <= 0.10 or attempt == args.retries:
+            return r
+        print(f"    {label} disturbed (others used {r['other_util']:.0%} of a CPU); again",
+              flush=True)
+    return r
+
+
 def git_rev(repo):
     """Short commit of `repo`, with `-dirty` when tracked files differ from it."""
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo,

@@ -39,7 +39,8 @@ sys.dont_write_bytecode = True  # importing web_server must not leave bench/__py
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
 from benchlib import (Proc, count_lines, cpu_per_req, get, nginx_argv, nginx_main,  # noqa: E402
                       nginx_temp_paths, perf_self_time, raise_fd_limit, run_wrk,
-                      strace_per_request, stub_status, tee_results, write, write_bytes)
+                      strace_per_request, stub_status, tee_results, undisturbed, write,
+                      write_bytes)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -287,20 +288,6 @@ def measure(args, ctx, proxy, case, duration):
     return r
 
 
-def measure_undisturbed(args, ctx, proxy, case, duration):
-    """`measure` after waiting for a quiet machine; repeated (up to --retries times) while
-    processes other than the proxy, the origin and wrk took over 10% of a CPU."""
-    for attempt in range(args.retries + 1):
-        if args.quiet_wait:
-            ws.wait_until_quiet(args.quiet_wait)
-        r = measure(args, ctx, proxy, case, duration)
-        if r["other_util"] <= 0.10 or attempt == args.retries:
-            return r
-        print(f"    {proxy.name:12} {case:9} disturbed (others used {r['other_util']:.0%} of a "
-              "CPU); again", flush=True)
-    return r
-
-
 def run_rounds(args, ctx, proxies):
     results = {(p, c): [] for p in proxies for c in args.cases}
     order = list(proxies)
@@ -311,7 +298,8 @@ def run_rounds(args, ctx, proxies):
         for case in args.cases:
             for name in rotated:
                 dur = args.perlbal_duration if name == "perlbal" else args.duration
-                r = measure_undisturbed(args, ctx, proxies[name], case, dur)
+                r = undisturbed(args, lambda: measure(args, ctx, proxies[name], case, dur),
+                                f"{name:12} {case:9}")
                 results[(name, case)].append(r)
                 print(f"    {name:12} {case:9} {r['rps']:9.0f} req/s  p99 "
                       f"{r['p99_us'] / 1000:7.2f} ms  proxy CPU {r['proxy_util']:4.0%} "

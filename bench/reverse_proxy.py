@@ -19,7 +19,6 @@ runs in its own session and is killed on exit, on error and on SIGINT/SIGTERM/SI
 
 import argparse
 import atexit
-import datetime
 import os
 import re
 import shutil
@@ -32,8 +31,8 @@ import time
 
 sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
-from benchlib import (Proc, Tee, count_lines, get, raise_fd_limit, read_response,  # noqa: E402
-                      still_open, write, write_bytes)
+from benchlib import (Proc, count_lines, get, raise_fd_limit, read_response,  # noqa: E402
+                      still_open, tee_results, undisturbed, write, write_bytes)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -313,20 +312,6 @@ def measure(args, ctx, proxy, case, duration):
     return r
 
 
-def measure_undisturbed(args, ctx, proxy, case, duration):
-    """`measure` after waiting for a quiet machine; repeated (up to --retries times) while
-    processes other than the proxy, the backend and wrk took over 10% of a CPU."""
-    for attempt in range(args.retries + 1):
-        if args.quiet_wait:
-            ws.wait_until_quiet(args.quiet_wait)
-        r = measure(args, ctx, proxy, case, duration)
-        if r["other_util"] <= 0.10 or attempt == args.retries:
-            return r
-        print(f"    {proxy.name:8} {case[0]:8} disturbed (others used {r['other_util']:.0%} of "
-              "a CPU); again", flush=True)
-    return r
-
-
 def run_rounds(args, ctx, proxies):
     results = {(p, c[0]): [] for p in proxies for c in ctx["cases"]}
     order = list(proxies)
@@ -337,7 +322,8 @@ def run_rounds(args, ctx, proxies):
         for case in ctx["cases"]:
             for name in rotated:
                 dur = args.perlbal_duration if name == "perlbal" else args.duration
-                r = measure_undisturbed(args, ctx, proxies[name], case, dur)
+                r = undisturbed(args, lambda: measure(args, ctx, proxies[name], case, dur),
+                                f"{name:8} {case[0]:8}")
                 results[(name, case[0])].append(r)
                 print(f"    {name:8} {case[0]:8} {r['rps']:9.0f} req/s  p99 "
                       f"{r['p99_us'] / 1000:6.2f} ms  proxy CPU {r['proxy_util']:4.0%} "
@@ -634,21 +620,6 @@ def build(args):
         die(f"our binary {args.ours_bin} is missing (build it or pass --ours-bin)")
 
 
-def setup_output(args):
-    if args.output == "-":
-        return
-    if args.output is None:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                             capture_output=True, text=True).stdout.strip() or "norev"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()
-        day = datetime.date.today().isoformat()
-        args.output = os.path.join(REPO, "bench", "results",
-                                   f"reverse_proxy-{day}-{rev}{'-dirty' if dirty else ''}.txt")
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    sys.stdout = Tee(sys.stdout, args.output)
-
-
 def make_tree(args):
     tmp = tempfile.mkdtemp(prefix="perlbal-rpbench-")
     if not args.keep:
@@ -690,7 +661,7 @@ def main():
         signal.signal(sig, ws.on_signal)
     check_tools(args)
     build(args)
-    setup_output(args)
+    args.output = tee_results(REPO, "reverse_proxy", args.output) or "-"
     fd_limit = raise_fd_limit()
     if fd_limit < 2 * args.idle_connections + 1100:
         die(f"fd limit {fd_limit} too low for --idle-connections {args.idle_connections}")

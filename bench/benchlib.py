@@ -6,6 +6,7 @@ strace syscall counts and a perf self-time profile.
 Process bookkeeping (spawn, stop, /proc readers) lives in web_server.py and is reused from there.
 """
 
+import atexit
 import datetime
 import os
 import re
@@ -13,7 +14,9 @@ import resource
 import signal
 import socket
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
 
 import web_server as ws
@@ -287,6 +290,36 @@ def undisturbed(args, run, label):
         print(f"    {label} disturbed (others used {r['other_util']:.0%} of a CPU); again",
               flush=True)
     return r
+
+
+def build_ours(args, repo):
+    """`cargo build --release -p perlbal` unless --no-build (or ours is not benchmarked), then
+    checks that --ours-bin exists."""
+    if not args.no_build and "ours" in args.proxies:
+        print("building: cargo build --release -p perlbal", flush=True)
+        if subprocess.call(["cargo", "build", "--release", "-p", "perlbal"], cwd=repo) != 0:
+            die("cargo build failed")
+    if "ours" in args.proxies and not os.access(args.ours_bin, os.X_OK):
+        die(f"our binary {args.ours_bin} is missing (build it or pass --ours-bin)")
+
+
+def make_tree(args, prefix, files):
+    """A temp dir (removed at exit unless --keep) with a docroot holding `<name>.bin` of random
+    bytes for each {name: size} of `files`, and the wrk report script. Returns
+    (tmp, docroot, {name: bytes}, lua path)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    if not args.keep:
+        atexit.register(shutil.rmtree, tmp, True)
+    os.chmod(tmp, 0o755)
+    docroot = os.path.join(tmp, "docroot")
+    os.mkdir(docroot)
+    contents = {}
+    for name, size in files.items():
+        data = os.urandom(size)
+        write_bytes(os.path.join(docroot, f"{name}.bin"), data)
+        contents[name] = data
+    lua = write(os.path.join(tmp, "report.lua"), ws.WRK_LUA)
+    return tmp, docroot, contents, lua
 
 
 def git_rev(repo):

@@ -33,14 +33,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
-from benchlib import (Proc, count_lines, cpu_per_req, get, nginx_argv, nginx_main,  # noqa: E402
-                      nginx_temp_paths, perf_self_time, raise_fd_limit, run_wrk,
-                      strace_per_request, stub_status, tee_results, undisturbed, write,
-                      write_bytes)
+from benchlib import (Proc, build_ours, count_lines, cpu_per_req, get, nginx_argv, nginx_main,  # noqa: E402
+                      make_tree, nginx_temp_paths, perf_self_time, raise_fd_limit, run_wrk,
+                      strace_per_request, stub_status, tee_results, undisturbed, write)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -533,31 +531,6 @@ def check_tools(args):
             "wrk perlbal libio-aio-perl util-linux strace linux-perf")
 
 
-def build(args):
-    if not args.no_build and "ours" in args.proxies:
-        print("building: cargo build --release -p perlbal", flush=True)
-        if subprocess.call(["cargo", "build", "--release", "-p", "perlbal"], cwd=REPO) != 0:
-            die("cargo build failed")
-    if "ours" in args.proxies and not os.access(args.ours_bin, os.X_OK):
-        die(f"our binary {args.ours_bin} is missing (build it or pass --ours-bin)")
-
-
-def make_tree(args):
-    tmp = tempfile.mkdtemp(prefix="perlbal-rpxbench-")
-    if not args.keep:
-        atexit.register(shutil.rmtree, tmp, True)
-    os.chmod(tmp, 0o755)
-    docroot = os.path.join(tmp, "docroot")
-    os.mkdir(docroot)
-    files = {}
-    for name, size in FILES.items():
-        data = os.urandom(size)
-        write_bytes(os.path.join(docroot, f"{name}.bin"), data)
-        files[name] = data
-    lua = write(os.path.join(tmp, "report.lua"), ws.WRK_LUA)
-    return tmp, docroot, files, lua
-
-
 def print_header(args, ctx):
     print(f"reproxy bench: {os.uname().release}, CPUs {sorted(os.sched_getaffinity(0))}, "
           f"load {' '.join(ws.loadavg())}, temp dir {ctx['tmp']}")
@@ -581,10 +554,10 @@ def main():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, ws.on_signal)
     check_tools(args)
-    build(args)
+    build_ours(args, REPO)
     output = tee_results(REPO, "reproxy", args.output)
     raise_fd_limit()
-    tmp, docroot, files, lua = make_tree(args)
+    tmp, docroot, files, lua = make_tree(args, "perlbal-rpxbench-", FILES)
     proxy_cpus, load_cpus, n_load = placement(args)
     ctx = dict(tmp=tmp, lua=lua, proxy_cpus=proxy_cpus, load_cpus=load_cpus, n_load_cpus=n_load)
     print_header(args, ctx)

@@ -26,13 +26,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
-from benchlib import (Proc, count_lines, get, raise_fd_limit, read_response,  # noqa: E402
-                      still_open, tee_results, undisturbed, write, write_bytes)
+from benchlib import (Proc, build_ours, count_lines, get, make_tree,  # noqa: E402
+                      raise_fd_limit, read_response, still_open, tee_results, undisturbed, write)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -611,31 +610,6 @@ def check_tools(args):
             "wrk haproxy perlbal libio-aio-perl util-linux strace")
 
 
-def build(args):
-    if not args.no_build and "ours" in args.proxies:
-        print("building: cargo build --release -p perlbal", flush=True)
-        if subprocess.call(["cargo", "build", "--release", "-p", "perlbal"], cwd=REPO) != 0:
-            die("cargo build failed")
-    if "ours" in args.proxies and not os.access(args.ours_bin, os.X_OK):
-        die(f"our binary {args.ours_bin} is missing (build it or pass --ours-bin)")
-
-
-def make_tree(args):
-    tmp = tempfile.mkdtemp(prefix="perlbal-rpbench-")
-    if not args.keep:
-        atexit.register(shutil.rmtree, tmp, True)
-    os.chmod(tmp, 0o755)
-    docroot = os.path.join(tmp, "docroot")
-    os.mkdir(docroot)
-    files = {}
-    for name, size in SIZES.items():
-        data = os.urandom(size)
-        write_bytes(os.path.join(docroot, f"{name}.bin"), data)
-        files[name] = data
-    lua = write(os.path.join(tmp, "report.lua"), ws.WRK_LUA)
-    return tmp, docroot, files, lua
-
-
 def print_header(args, ctx, fd_limit):
     print(f"reverse_proxy bench: {os.uname().release}, CPUs {sorted(os.sched_getaffinity(0))}, "
           f"load {' '.join(ws.loadavg())}, fd limit {fd_limit}, temp dir {ctx['tmp']}")
@@ -660,12 +634,12 @@ def main():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, ws.on_signal)
     check_tools(args)
-    build(args)
+    build_ours(args, REPO)
     args.output = tee_results(REPO, "reverse_proxy", args.output) or "-"
     fd_limit = raise_fd_limit()
     if fd_limit < 2 * args.idle_connections + 1100:
         die(f"fd limit {fd_limit} too low for --idle-connections {args.idle_connections}")
-    tmp, docroot, files, lua = make_tree(args)
+    tmp, docroot, files, lua = make_tree(args, "perlbal-rpbench-", SIZES)
     proxy_cpus, load_cpus, n_load = placement(args)
     cases = [(s, s, []) for s in args.sizes] + ([] if args.no_close else [CLOSE_CASE])
     ctx = dict(tmp=tmp, lua=lua, proxy_cpus=proxy_cpus, load_cpus=load_cpus,

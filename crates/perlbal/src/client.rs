@@ -42,7 +42,7 @@ pub enum ReadHeadError {
 /// `Some(was_post)` when the connection stays open. A graceful shutdown ends the loop between
 /// requests.
 ///
-/// A connection idle between requests for 50 to 100 ms goes to the [parking
+/// A connection idle for 50 to 100 ms while waiting for a request goes to the [parking
 /// lot](crate::parking) and this task ends; `resume` starts the loop again, as of `start`, when it wakes.
 #[allow(clippy::manual_async_fn)] // on purpose, see the first comment
 fn serve_requests(
@@ -64,19 +64,15 @@ fn serve_requests(
             if !prepare_wait(&conn, &service, first) {
                 return;
             }
-            let arrived = if first {
-                conn.await_bytes().await
-            } else {
-                match crate::parking::await_bytes_or_idle(&mut conn).await {
-                    Some(arrived) => arrived,
-                    None => {
-                        let start = LoopStart { first, after_post };
-                        match crate::parking::park(conn, start, resume) {
-                            Parking::Parked | Parking::Lost => return,
-                            Parking::Kept(kept) => conn = kept,
-                        }
-                        conn.await_bytes().await
+            let arrived = match crate::parking::await_bytes_or_idle(&mut conn).await {
+                Some(arrived) => arrived,
+                None => {
+                    let start = LoopStart { first, after_post };
+                    match crate::parking::park(conn, start, resume) {
+                        Parking::Parked | Parking::Lost => return,
+                        Parking::Kept(kept) => conn = kept,
                     }
+                    conn.await_bytes().await
                 }
             };
             if !matches!(arrived, Ok(true)) {

@@ -1,6 +1,6 @@
-//! The parking lot: keep-alive client connections that stay idle between requests leave the
-//! workers' event loops, so that thousands of idle clients cost little more than their sockets
-//! and registry entries.
+//! The parking lot: client connections that stay idle waiting for a request (a first one, or
+//! the next on a kept-alive connection) leave the workers' event loops, so that thousands of
+//! idle clients cost little more than their sockets and registry entries.
 //!
 //! A connection with no request for 50 to 100 ms is parked: its task ends and its socket
 //! leaves the worker's epoll (with them go tokio's per-socket state and the task's memory; its
@@ -42,7 +42,8 @@ struct Waiting {
     waker: Waker,
     sock: Arc<SockEntry>,
     /// The connection's request count when the wait began: a different count, or a state other
-    /// than `persist_wait`, means this wait is over.
+    /// than waiting (`persist_wait`, or `reading_headers` before a first request), means this
+    /// wait is over.
     requests: u32,
 }
 
@@ -100,8 +101,11 @@ async fn tick_while_waiting() {
                     break;
                 }
                 if let Some(w) = watch.waiting.pop_front() {
-                    let still_waiting =
-                        w.sock.requests() == w.requests && w.sock.state() == SockState::PersistWait;
+                    // Waiting for a first request (`reading_headers`, none read yet) or a next one.
+                    let state = w.sock.state();
+                    let still_waiting = w.sock.requests() == w.requests
+                        && (state == SockState::PersistWait
+                            || (state == SockState::ReadingHeaders && w.requests == 0));
                     if still_waiting {
                         due.push(w.waker);
                     }
@@ -170,7 +174,7 @@ fn lot() -> Option<&'static Lot> {
     })
 }
 
-/// Parks `conn`, a connection between requests. Call from a worker.
+/// Parks `conn`, a connection waiting for a request. Call from a worker.
 pub fn park(conn: ClientConn, start: LoopStart, resume: Resume) -> Parking {
     let worker = crate::runtime::current_worker().and_then(|w| u16::try_from(w).ok());
     let (Some(worker), Some(lot)) = (worker, lot()) else {

@@ -62,6 +62,21 @@ fn an_idle_web_client_is_listed_waiting_and_served_again() {
 }
 
 #[test]
+fn a_client_silent_before_its_first_request_is_served_when_it_speaks() {
+    // HTTP-19: a new connection that waits before sending (a browser's preconnect) is listed
+    // reading headers, then served normally.
+    let (_d, s) = web_server();
+    let mut m = s.mgmt();
+    let mut c = s.client("web");
+    thread::sleep(IDLE);
+    let line = socks_line(&mut m, c.local_port()).expect("the silent client is listed");
+    assert!(line.ends_with("; reqs=0; reading_headers"), "{line}");
+    get_ok(&mut c, "/data.txt", DATA_TXT);
+    thread::sleep(IDLE);
+    get_ok(&mut c, "/data.txt", DATA_TXT);
+}
+
+#[test]
 fn an_idle_proxy_client_is_served_again_on_a_kept_backend() {
     let rig = Rig::start(Kind::UnderTest, &obs_proxy(""));
     let mut c = rig.client();
@@ -175,4 +190,15 @@ fn ours_takes_idle_connections_off_the_worker_event_loops() {
     get_ok(&mut c, "/data.txt", DATA_TXT);
     let back = watching(fd);
     assert!(on_worker(&back), "back on a worker: {back:?}");
+
+    // A new connection that says nothing yet is parked too, beside the first one (idle again).
+    let silent = s.client("web");
+    thread::sleep(IDLE);
+    let silent_fd = server_fd(&mut m, silent.local_port());
+    let parked = watching(silent_fd);
+    let only_clients = |l: &Vec<u32>| l.iter().all(|f| [fd, silent_fd].contains(f));
+    assert!(
+        !parked.is_empty() && parked.iter().all(only_clients),
+        "a silent new connection is parked: {parked:?} (fds {fd}, {silent_fd})"
+    );
 }

@@ -30,8 +30,9 @@ import time
 
 sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
-from benchlib import (Proc, build_ours, count_lines, get, make_tree,  # noqa: E402
-                      raise_fd_limit, read_response, still_open, tee_results, undisturbed, write)
+from benchlib import (Proc, build_ours, count_lines, cpu_per_req, get, make_tree,  # noqa: E402
+                      raise_fd_limit, read_response, run_wrk, still_open, tee_results,
+                      undisturbed, write)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -247,27 +248,6 @@ def check_closes(proxy):
 # wrk runs
 
 
-def run_wrk(args, lua, cpus, url, duration, extra, tmp):
-    out_path = os.path.join(tmp, "wrk.out")
-    argv = (["taskset", "-c", cpus, "wrk", f"-t{args.threads}", f"-c{args.connections}",
-             f"-d{duration}s", "--latency", "-s", lua] + extra + [url])
-    proc = ws.spawn(argv, out_path + ".new")
-    _, status, usage = os.wait4(proc.pid, 0)
-    ws.STARTED.remove(proc)
-    os.replace(out_path + ".new", out_path)
-    with open(out_path, errors="replace") as f:
-        text = f.read()
-    code = os.waitstatus_to_exitcode(status)
-    m = re.search(r"^BENCH (.*)$", text, re.M)
-    rps = re.search(r"^Requests/sec:\s*([\d.]+)", text, re.M)
-    if code != 0 or not m or not rps:
-        die(f"wrk exited with {code} or printed no result:\n{text}")
-    fields = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
-    fields["rps"] = float(rps.group(1))
-    fields["wrk_cpu"] = usage.ru_utime + usage.ru_stime
-    return fields
-
-
 def measure(args, ctx, proxy, case, duration):
     name, size, extra = case
     ppids, bpids = proxy.pids(), ctx["backend"].pids()
@@ -275,8 +255,9 @@ def measure(args, ctx, proxy, case, duration):
     b0 = sum(ws.cpu_ticks(bpids))
     a0, q0 = backend_counters(ctx["backend"].port)
     m0 = ws.cpu_stat()
-    r = run_wrk(args, ctx["lua"], ctx["load_cpus"],
-                f"http://127.0.0.1:{proxy.port}/{size}.bin", duration, extra, ctx["tmp"])
+    url = f"http://127.0.0.1:{proxy.port}/{size}.bin"
+    r = run_wrk(ctx["lua"], ctx["load_cpus"], url, duration, args.threads, args.connections,
+                ctx["tmp"], extra)
     m1 = ws.cpu_stat()
     u1, s1 = ws.cpu_ticks(ppids)
     b1 = sum(ws.cpu_ticks(bpids))
@@ -385,9 +366,9 @@ def syscalls(args, ctx, proxies, case):
             argv += ["-p", str(pid)]
         tracer = ws.spawn(argv, os.path.join(ctx["tmp"], "strace.log"))
         time.sleep(1.0)
-        r = run_wrk(args, ctx["lua"], ctx["load_cpus"],
-                    f"http://127.0.0.1:{proxy.port}/{case[1]}.bin", args.perlbal_duration,
-                    case[2], ctx["tmp"])
+        url = f"http://127.0.0.1:{proxy.port}/{case[1]}.bin"
+        r = run_wrk(ctx["lua"], ctx["load_cpus"], url, args.perlbal_duration, args.threads,
+                    args.connections, ctx["tmp"], case[2])
         os.killpg(tracer.pid, signal.SIGINT)
         try:
             tracer.wait(timeout=10)
@@ -417,12 +398,6 @@ def report_syscalls(args, ctx, proxies):
 
 # --------------------------------------------------------------------------------------------
 # Report
-
-
-def cpu_per_req(rs):
-    reqs = sum(r["requests"] for r in rs)
-    cpu = sum(r["user_s"] + r["sys_s"] for r in rs)
-    return cpu / reqs * 1e6 if reqs else float("nan")
 
 
 def report_table(args, ctx, proxies, results):
@@ -675,9 +650,9 @@ def run_benchmark(args, ctx, proxies, files):
         idle = {n: ws.memory_kib(p.pids()) for n, p in proxies.items()}
         for proxy in proxies.values():
             for case in ctx["cases"]:
-                run_wrk(args, ctx["lua"], ctx["load_cpus"],
-                        f"http://127.0.0.1:{proxy.port}/{case[1]}.bin", args.warmup, case[2],
-                        ctx["tmp"])
+                url = f"http://127.0.0.1:{proxy.port}/{case[1]}.bin"
+                run_wrk(ctx["lua"], ctx["load_cpus"], url, args.warmup, args.threads,
+                        args.connections, ctx["tmp"], case[2])
         results = run_rounds(args, ctx, proxies)
         for name, proxy in proxies.items():
             memory[name] = (idle[name], ws.memory_kib(proxy.pids()),

@@ -45,12 +45,10 @@ impl ServiceCache {
     pub fn lookup(&self, capacity: usize, req: &RequestHead) -> Option<CachedReply> {
         let mut key = Vec::with_capacity(128);
         cache_key(req, &mut key);
-        let now = unix_now();
-        let mut cache = self.sized(capacity);
-        let entry = cache.lookup(&key, now)?.clone();
-        drop(cache);
         let date = perlbal_http::date::now();
-        Some(cached_reply(&entry, req, date.as_str()))
+        let mut cache = self.sized(capacity);
+        let entry = cache.lookup(&key, unix_now())?;
+        Some(cached_reply(entry, req, date.as_str()))
     }
 
     /// REPROXY-13: remembers what the backend's head `primary` (carrying `X-REPROXY-URL`) asks

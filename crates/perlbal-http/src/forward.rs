@@ -4,10 +4,11 @@
 //! `HEADER` edits (removals first, then insertions). All other headers — hop-by-hop ones
 //! included — pass unchanged, as in the original (RP-23).
 
+use std::io::Write;
 use std::net::IpAddr;
 
 use crate::head::{HttpVersion, RequestHead};
-use crate::headers::HeaderMap;
+use crate::headers::{HeaderEdits, HeaderMap};
 
 /// A `HEADER <svc> insert|remove` edit (CFG-19).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,53 +36,58 @@ pub struct ForwardOptions<'a> {
     pub edits: &'a [HeaderEdit],
 }
 
-/// Applies the forwarding rules to `headers` (RP-20, RP-21, RP-23, RP-24).
-pub fn rewrite_for_backend(headers: &mut HeaderMap, opts: &ForwardOptions<'_>) {
-    headers.set(
-        "Connection",
-        if opts.persist_backend {
-            "keep-alive"
-        } else {
-            "close"
-        },
-    );
+/// Records the forwarding rules' changes to `headers` in `edits` (RP-20, RP-21, RP-23,
+/// RP-24). `client_ip` is the client's address as text; `forwarded` holds the
+/// `X-Forwarded-For` built for a trusted client, which must outlive `edits`.
+fn rewrites<'a>(
+    headers: &HeaderMap,
+    opts: &ForwardOptions<'a>,
+    client_ip: &'a [u8],
+    forwarded: &'a mut Option<Vec<u8>>,
+    edits: &mut HeaderEdits<'a>,
+) {
+    let connection: &[u8] = if opts.persist_backend {
+        b"keep-alive"
+    } else {
+        b"close"
+    };
+    edits.set("Connection", connection);
     if opts.enable_reproxy {
-        headers.set("X-Proxy-Capabilities", "reproxy-file");
+        edits.set("X-Proxy-Capabilities", b"reproxy-file");
     }
-    let client_ip = opts.client_ip.to_string();
     if opts.trusted {
         if !opts.blind_proxy {
-            let forwarded = match headers.get("X-Forwarded-For") {
-                Some(existing) => append_forwarded_for(existing, &client_ip),
-                None => client_ip.into_bytes(),
+            let value = match headers.get("X-Forwarded-For") {
+                Some(existing) => &*forwarded.insert(append_forwarded_for(existing, client_ip)),
+                None => client_ip,
             };
-            headers.set("X-Forwarded-For", forwarded);
+            edits.set("X-Forwarded-For", value);
         }
     } else {
-        headers.set("X-Forwarded-For", client_ip);
-        headers.remove("X-Host");
-        headers.remove("X-Forwarded-Host");
+        edits.set("X-Forwarded-For", client_ip);
+        edits.remove("X-Host");
+        edits.remove("X-Forwarded-Host");
     }
     for edit in opts.edits {
         if let HeaderEdit::Remove { name } = edit {
-            headers.remove(name);
+            edits.remove(name);
         }
     }
     for edit in opts.edits {
         if let HeaderEdit::Insert { name, value } = edit {
-            headers.set(name, value);
+            edits.set(name, value.as_bytes());
         }
     }
 }
 
 /// `join ", ", split(/,\s*/, $xff), $ip`: the list re-joined with `, ` plus the client.
-fn append_forwarded_for(existing: &[u8], client_ip: &str) -> Vec<u8> {
+fn append_forwarded_for(existing: &[u8], client_ip: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(existing.len() + client_ip.len() + 2);
     for part in split_comma_list(existing) {
         out.extend_from_slice(part);
         out.extend_from_slice(b", ");
     }
-    out.extend_from_slice(client_ip.as_bytes());
+    out.extend_from_slice(client_ip);
     out
 }
 
@@ -124,10 +130,25 @@ pub fn observed_ip(headers: &HeaderMap) -> Option<&str> {
 
 /// Writes the head sent to the backend: `METHOD URI HTTP/1.0`, the rewritten headers, blank
 /// line.
+///
+/// The request itself is left as received (its `Connection` still decides the client's
+/// keep-alive); the changes are applied while encoding, without copying it.
 pub fn encode_backend_request(req: &RequestHead, opts: &ForwardOptions<'_>, out: &mut Vec<u8>) {
-    let mut req = req.clone();
-    rewrite_for_backend(req.headers_mut(), opts);
-    req.encode(HttpVersion::HTTP_10, out);
+    let mut ip_text = [0u8; 48];
+    let client_ip = ip_as_text(opts.client_ip, &mut ip_text);
+    let mut forwarded = None;
+    let mut edits = HeaderEdits::with_capacity(5 + opts.edits.len());
+    rewrites(req.headers(), opts, client_ip, &mut forwarded, &mut edits);
+    req.encode_edited(HttpVersion::HTTP_10, &edits, out);
+}
+
+/// `ip` as the original prints it, written into `buf` (no allocation per request).
+fn ip_as_text(ip: IpAddr, buf: &mut [u8; 48]) -> &[u8] {
+    let mut rest = &mut buf[..];
+    // An IPv6 address is at most 45 characters: the write cannot fall short.
+    let _ = write!(rest, "{ip}");
+    let written = 48 - rest.len();
+    &buf[..written]
 }
 
 /// High priority by cookie (RP-15): the request's `Cookie` header is split on `;` followed by

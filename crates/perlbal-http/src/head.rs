@@ -14,7 +14,7 @@
 //! Every refusal is a [`HeadError`]; the original answers all of them by closing the
 //! connection without a response (OBS-4, OBS-49).
 
-use crate::headers::{is_perl_space, HeaderMap, LineError};
+use crate::headers::{is_perl_space, HeaderEdits, HeaderMap, LineError};
 
 /// Longest request head accepted, delimiter included (HTTP-2).
 pub const MAX_REQUEST_HEAD_BYTES: usize = 102_400;
@@ -393,13 +393,24 @@ impl RequestHead {
     /// Appends `METHOD URI HTTP/x.y\r\n`, the headers and the blank line. The proxy sends
     /// [`HttpVersion::HTTP_10`] (RP-23).
     pub fn encode(&self, version: HttpVersion, out: &mut Vec<u8>) {
+        self.encode_request_line(version, out);
+        self.headers.encode(out);
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// [`encode`](Self::encode) with `edits` applied to the headers, leaving `self` as it is.
+    pub fn encode_edited(&self, version: HttpVersion, edits: &HeaderEdits<'_>, out: &mut Vec<u8>) {
+        self.encode_request_line(version, out);
+        self.headers.encode_edited(edits, out);
+        out.extend_from_slice(b"\r\n");
+    }
+
+    fn encode_request_line(&self, version: HttpVersion, out: &mut Vec<u8>) {
         out.extend_from_slice(self.method().as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.uri());
         out.push(b' ');
         version.write(out);
-        out.extend_from_slice(b"\r\n");
-        self.headers.encode(out);
         out.extend_from_slice(b"\r\n");
     }
 }

@@ -285,11 +285,33 @@ impl HeaderMap {
     /// Appends every present header as `Name: value\r\n`, in order (no terminating blank line).
     pub fn encode(&self, out: &mut Vec<u8>) {
         for (name, value) in self.iter() {
-            out.reserve(name.len() + value.len() + 4);
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
+            encode_line(name, value, out);
+        }
+    }
+
+    /// Appends the headers as [`encode`](Self::encode) would after `edits` had been applied
+    /// with [`set`](Self::set) and [`remove`](Self::remove), leaving the map untouched: a
+    /// proxy rewrites a request for its backend without copying it.
+    pub fn encode_edited(&self, edits: &HeaderEdits<'_>, out: &mut Vec<u8>) {
+        for entry in &self.entries {
+            let name = entry.name.resolve(&self.source);
+            let value = match edits.final_value(name) {
+                Some(edited) => edited,
+                None => entry
+                    .value
+                    .as_ref()
+                    .map(|value| value.resolve(&self.source)),
+            };
+            if let Some(value) = value {
+                encode_line(name, value, out);
+            }
+        }
+        for &(name, value) in &edits.changes {
+            if let Some(value) = value {
+                if self.position(name).is_none() {
+                    encode_line(name, value, out);
+                }
+            }
         }
     }
 
@@ -360,6 +382,64 @@ impl HeaderMap {
     }
 }
 
+fn encode_line(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    out.reserve(name.len() + value.len() + 4);
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A sequence of `set` and `remove` calls recorded instead of applied, for
+/// [`HeaderMap::encode_edited`].
+///
+/// It keeps each name's final value (`None`: removed) in the order names were first touched,
+/// which is all that the map's rules make observable: a present (or removed) header is
+/// replaced in its slot, and a new name takes the next slot at the end when first set or
+/// removed.
+#[derive(Debug, Default)]
+pub struct HeaderEdits<'a> {
+    changes: Vec<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+impl<'a> HeaderEdits<'a> {
+    /// No edits yet, with room for `capacity` names.
+    pub fn with_capacity(capacity: usize) -> HeaderEdits<'a> {
+        HeaderEdits {
+            changes: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Records `set(name, value)`; `value` must not contain CR or LF.
+    pub fn set(&mut self, name: &'a str, value: &'a [u8]) {
+        self.touch(name.as_bytes(), Some(value));
+    }
+
+    /// Records `remove(name)`.
+    pub fn remove(&mut self, name: &'a str) {
+        self.touch(name.as_bytes(), None);
+    }
+
+    fn touch(&mut self, name: &'a [u8], value: Option<&'a [u8]>) {
+        match self
+            .changes
+            .iter_mut()
+            .find(|(seen, _)| seen.eq_ignore_ascii_case(name))
+        {
+            Some(change) => change.1 = value,
+            None => self.changes.push((name, value)),
+        }
+    }
+
+    /// `Some(final value)` when `name` was touched.
+    fn final_value(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
+        self.changes
+            .iter()
+            .find(|(seen, _)| seen.eq_ignore_ascii_case(name))
+            .map(|&(_, value)| value)
+    }
+}
+
 /// A `Text::Source` range; heads are bounded far below `u32::MAX` by the parsers.
 fn span(start: usize, len: usize) -> Text {
     Text::Source {
@@ -371,6 +451,53 @@ fn span(start: usize, len: usize) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_edits_encode_like_applied_ones() {
+        let head = "Host: a\r\nConnection: close\r\nX-Host: b\r\nCookie: c";
+        let sequences: &[&[(&str, Option<&str>)]] = &[
+            &[("connection", Some("keep-alive")), ("X-New", Some("1"))],
+            &[("X-Gone", None), ("x-gone", Some("back")), ("X-Host", None)],
+            &[
+                ("X-Host", None),
+                ("x-host", Some("again")),
+                ("Cookie", None),
+            ],
+            &[
+                ("A", Some("1")),
+                ("B", None),
+                ("a", None),
+                ("b", Some("2")),
+                ("C", Some("3")),
+            ],
+            &[],
+        ];
+        for ops in sequences {
+            let mut applied = parse(head).expect("test head parses");
+            let recorded_from = parse(head).expect("test head parses");
+            let mut edits = HeaderEdits::default();
+            for &(name, value) in *ops {
+                match value {
+                    Some(value) => {
+                        applied.set(name, value);
+                        edits.set(name, value.as_bytes());
+                    }
+                    None => {
+                        applied.remove(name);
+                        edits.remove(name);
+                    }
+                }
+            }
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            applied.encode(&mut want);
+            recorded_from.encode_edited(&edits, &mut got);
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{ops:?}"
+            );
+        }
+    }
 
     #[test]
     fn token_table_is_rfc2616_tokens_plus_high_bytes() {

@@ -12,6 +12,8 @@
 //! Tokens are matched like the original's `/\bkeep-alive\b/i`: case-insensitive, delimited by
 //! non-word characters, so `x-close` counts as `close` but `closed` does not.
 
+use std::io::Write;
+
 use crate::head::{leading_digits, RequestHead};
 use crate::headers::HeaderMap;
 use crate::response_head::ResponseHead;
@@ -126,9 +128,12 @@ impl Persistence {
                 if idle_timeout == 0 {
                     headers.remove("Keep-Alive");
                 } else {
-                    let mut value = Vec::with_capacity(24);
-                    write_keep_alive_value(idle_timeout, &mut value);
-                    headers.set("Keep-Alive", value);
+                    // `timeout=<u64>, max=100` fits in 40 bytes: no allocation per response.
+                    let mut value = [0u8; 40];
+                    let mut rest = &mut value[..];
+                    write_keep_alive_value(idle_timeout, &mut rest);
+                    let written = 40 - rest.len();
+                    headers.set("Keep-Alive", &value[..written]);
                 }
             }
             Persistence::Close => {
@@ -155,10 +160,9 @@ impl Persistence {
 }
 
 /// `timeout=N, max=100` (the `max` is advertised but never enforced, as in the original).
-fn write_keep_alive_value(idle_timeout: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"timeout=");
-    crate::headers::push_u64(out, idle_timeout);
-    out.extend_from_slice(b", max=100");
+fn write_keep_alive_value(idle_timeout: u64, out: &mut impl Write) {
+    // Into a `Vec` or a buffer sized for any `u64`: the write cannot fall short.
+    let _ = write!(out, "timeout={idle_timeout}, max=100");
 }
 
 /// RP-7: whether a backend connection may be reused after this response to a request that

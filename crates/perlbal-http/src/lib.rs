@@ -80,7 +80,7 @@ pub use head::{
     scan_head, stray_crlf_len, HeadError, HeadScan, HeadScanner, HttpVersion, RequestHead,
     MAX_HEADER_LINES, MAX_REQUEST_HEAD_BYTES, MAX_RESPONSE_HEAD_BYTES,
 };
-pub use headers::HeaderMap;
+pub use headers::{HeaderEdits, HeaderMap};
 pub use keepalive::{
     backend_keep_alive_timeout, backend_keeps_alive, request_wants_keep_alive,
     response_length_known, verify_reply_keeps_alive, KeepAlivePolicy, Persistence,

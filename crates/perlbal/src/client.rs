@@ -84,7 +84,10 @@ fn serve_requests(
                     return;
                 }
             }
-            let outcome = Box::pin(answer(&mut conn, &service)).await;
+            // Allocated first and written in place: the future is not built on the stack and
+            // copied over.
+            let slot = Box::new_uninit();
+            let outcome = Box::into_pin(Box::write(slot, answer(&mut conn, &service))).await;
             let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
                 conn.finish().await;
                 return;

@@ -55,7 +55,14 @@ pub enum ResponseError {
 }
 
 /// An open connection to a backend node.
-pub struct Backend {
+///
+/// A handle to the connection's state in a box: the connection changes hands on every request
+/// (pool, client, pool) and lives in the state of every request in flight, where a pointer is
+/// cheaper to move and to keep than the state itself.
+pub struct Backend(Box<BackendState>);
+
+/// What a [`Backend`] handle points to; its fields are this module's.
+pub struct BackendState {
     /// Declared first: unregister before the socket closes (see `registry`).
     sock: SockHandle,
     stream: Transport,
@@ -74,7 +81,21 @@ pub struct Backend {
     pos: usize,
 }
 
-impl Drop for Backend {
+impl std::ops::Deref for Backend {
+    type Target = BackendState;
+
+    fn deref(&self) -> &BackendState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Backend {
+    fn deref_mut(&mut self) -> &mut BackendState {
+        &mut self.0
+    }
+}
+
+impl Drop for BackendState {
     fn drop(&mut self) {
         buffers::give_back(BufferKind::BackendRead, std::mem::take(&mut self.buf));
     }
@@ -196,7 +217,7 @@ impl Connecting {
             }
             let _ = tcp.set_nodelay(true);
         }
-        let mut backend = Backend {
+        let mut backend = Backend(Box::new(BackendState {
             sock,
             stream,
             endpoint,
@@ -208,7 +229,7 @@ impl Connecting {
             disconnect_at: None,
             buf: Vec::new(),
             pos: 0,
-        };
+        }));
         let skips_verify = backend.endpoint.node().is_some_and(nodes::skips_verify);
         match verify_path {
             Some(path) if !skips_verify => {
@@ -351,8 +372,8 @@ impl Backend {
             }
             if self.pos > 0 {
                 // Keep a partial head at the front so that it can grow to the limit.
-                self.buf.drain(..self.pos);
-                self.pos = 0;
+                let pos = std::mem::take(&mut self.pos);
+                self.buf.drain(..pos);
                 scanner.reset();
             }
             match self.fill().await {
@@ -390,21 +411,22 @@ impl Backend {
             self.buf = buffers::take(BufferKind::BackendRead);
         } else if self.buf.len() == self.buf.capacity() {
             if self.pos > 0 {
-                self.buf.drain(..self.pos);
-                self.pos = 0;
+                let pos = std::mem::take(&mut self.pos);
+                self.buf.drain(..pos);
             } else {
                 self.buf.reserve(BufferKind::BackendRead.capacity());
             }
         }
+        let this = &mut *self.0;
         loop {
-            self.stream.readable().await?;
-            let spare = self.buf.capacity() - self.buf.len();
-            match self.stream.try_read_buf(&mut self.buf) {
+            this.stream.readable().await?;
+            let spare = this.buf.capacity() - this.buf.len();
+            match this.stream.try_read_buf(&mut this.buf) {
                 Ok(n) => {
                     if n < spare {
                         // A short read drained the socket: forget the cached readiness, so
                         // that `is_open` and the next read need no syscall to learn it.
-                        self.stream.clear_read_readiness();
+                        this.stream.clear_read_readiness();
                     }
                     return Ok(n);
                 }

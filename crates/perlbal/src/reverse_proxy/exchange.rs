@@ -85,7 +85,8 @@ pub async fn proxy(
     };
     // REPROXY-14: a cached reproxy answers without asking a backend.
     if bodiless && svc.proxy.reproxy_cache_maxsize > 0 {
-        if let Some(kept_open) = reproxy::serve_cached(conn, svc, &req).await {
+        // Boxed for the same reason as `reproxy::serve` below.
+        if let Some(kept_open) = Box::pin(reproxy::serve_cached(conn, svc, &req)).await {
             return kept_open;
         }
     }
@@ -188,7 +189,9 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 let reproxy = svc.proxy.enable_reproxy;
                 if let Some(directive) = reproxy.then(|| reproxy::directive(&head)).flatten() {
                     relay::release_unrelayed(svc, request.req, &head, backend, &pool);
-                    return reproxy::serve(conn, svc, request.req, head, directive).await;
+                    // Boxed: reproxying's state would triple every request's future.
+                    let serve = reproxy::serve(conn, svc, request.req, head, directive);
+                    return Box::pin(serve).await;
                 }
                 let retry_500 =
                     head.status() == 500 && matches!(request.req.method(), "GET" | "HEAD");

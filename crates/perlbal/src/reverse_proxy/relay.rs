@@ -170,7 +170,9 @@ pub(super) async fn relay_length<U: AsMut<Backend>>(
                 if !head.is_empty() && conn.write_all(&head).await.is_err() {
                     return false;
                 }
-                return splice::relay(conn, upstream, pipe, remaining, release).await;
+                // Boxed: the splice state would otherwise enlarge every request's future,
+                // small ones included; a body this large pays for the allocation.
+                return Box::pin(splice::relay(conn, upstream, pipe, remaining, release)).await;
             }
         }
         let starved = remaining > 0 && backend.buffered().is_empty();

@@ -37,7 +37,10 @@ from benchlib import (Proc, build_ours, count_lines, cpu_per_req, get, make_tree
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
 SIZES = {"100": 100, "1k": 1024, "100k": 100 * 1024}
-PROXIES = ("ours", "nginx", "haproxy", "perlbal")
+PROXIES = ("ours", "nginx", "haproxy", "perlbal", "floor")
+# `floor` (bench/floor) is no proxy but a blind 1:1 relay: no HTTP, no pool, one read and one
+# write per side and request. Its CPU per request is the kernel's share of every proxy's bill.
+FLOOR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor")
 # (case name, file, wrk extra args). The keep-alive cases come from --sizes; CLOSE_CASE is
 # added unless --no-close.
 CLOSE_CASE = ("1k-close", "1k", ["-H", "Connection: close"])
@@ -185,6 +188,9 @@ def make_proxies(args, tmp, backend_port):
                                             2 * args.idle_connections + 1000))
             proxies[name] = Proc(name, ["nginx", "-p", tmp, "-e",
                                         f"{tmp}/nginx-proxy-error.log", "-c", conf], log, port)
+        elif name == "floor":
+            proxies[name] = Proc(name, [args.floor_bin, f"127.0.0.1:{port}",
+                                        f"127.0.0.1:{backend_port}"], log, port)
         else:
             conf = write(os.path.join(tmp, "haproxy.cfg"),
                          haproxy_config(port, backend_port, args.haproxy_reuse,
@@ -441,6 +447,14 @@ def ratio_lines(results, case, proxies):
             ok = c <= TARGET_CPU_VS_NGINX if other == "nginx" else None
             target = f"<= {TARGET_CPU_VS_NGINX:.2f}x" if other == "nginx" else ""
             lines.append((f"CPU/req ours/{other}", c, target, ok))
+    # With Connection: close the relay opens a backend connection per request, the proxies
+    # reuse theirs: no floor there.
+    if "floor" in proxies and not case.endswith("-close"):
+        fl = cpu_per_req(results[("floor", case)])
+        lines.append(("CPU/req ours/floor", cpu_per_req(ours) / fl, "(info)", None))
+        if "nginx" in proxies:
+            lines.append(("CPU/req floor/nginx", fl / cpu_per_req(results[("nginx", case)]),
+                          "(info)", None))
     if "perlbal" in proxies:
         pb = results[("perlbal", case)]
         c = cpu_per_req(pb) / cpu_per_req(ours)
@@ -481,6 +495,11 @@ def report_idle(args, idle):
 
 
 def report_notes(args, ctx, results):
+    if any(n == "floor" for n, _ in results):
+        print("\nnote: floor is the blind relay of bench/floor (no HTTP, no pool): its CPU per "
+              "request is what the kernel charges any proxy on sockets for the same bytes. A "
+              "CPU/req target below floor/nginx cannot be met by user-space work. (No floor for "
+              "the Connection: close case: the relay connects to the backend per request.)")
     noisy = sorted({f"{n}/{c}" for (n, c), rs in results.items()
                     if ws.med(rs, "other_util") > 0.10})
     if noisy:
@@ -524,7 +543,8 @@ def parse_args():
     p.add_argument("--sizes", default="100,1k,100k", help="keep-alive cases: 100,1k,100k")
     p.add_argument("--no-close", action="store_true", help="skip the Connection: close case")
     p.add_argument("--proxies", default=",".join(PROXIES),
-                   help="comma list from: ours,nginx,haproxy,perlbal")
+                   help="comma list from: ours,nginx,haproxy,perlbal,floor (floor: the blind "
+                        "relay of bench/floor, the kernel's share of the cost)")
     p.add_argument("--idle-connections", type=int,
                    help="idle client connections per proxy for the memory figure "
                         "(default 5000; --quick: 500; 0: skip)")
@@ -585,6 +605,21 @@ def check_tools(args):
             "wrk haproxy perlbal libio-aio-perl util-linux strace")
 
 
+def build_floor(args):
+    """Builds the blind relay of bench/floor (its own cargo project) when it is measured."""
+    if "floor" not in args.proxies:
+        return
+    target = os.path.join(REPO, "target", "floor")
+    args.floor_bin = os.path.join(target, "release", "relay-floor")
+    if not args.no_build:
+        print("building: bench/floor (relay-floor)", flush=True)
+        if subprocess.call(["cargo", "build", "--release", "--target-dir", target],
+                           cwd=FLOOR_DIR) != 0:
+            die("cargo build of bench/floor failed")
+    if not os.access(args.floor_bin, os.X_OK):
+        die(f"{args.floor_bin} is missing (build bench/floor or drop floor from --proxies)")
+
+
 def print_header(args, ctx, fd_limit):
     print(f"reverse_proxy bench: {os.uname().release}, CPUs {sorted(os.sched_getaffinity(0))}, "
           f"load {' '.join(ws.loadavg())}, fd limit {fd_limit}, temp dir {ctx['tmp']}")
@@ -595,6 +630,8 @@ def print_header(args, ctx, fd_limit):
         ver = subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout
         print(f"  haproxy: {ver.splitlines()[0] if ver else '?'} (nbthread 1; http-reuse "
               f"{args.haproxy_reuse})")
+    if "floor" in args.proxies:
+        print(f"  floor: {args.floor_bin} (blind 1:1 relay, one thread, edge-triggered epoll)")
     print(f"  backend_persist_cache (ours, perlbal): "
           f"{args.backend_persist_cache or 'default (2)'}")
     print(f"  proxies on CPU {ctx['proxy_cpus']}; wrk -t{args.threads} -c{args.connections} and "
@@ -610,6 +647,7 @@ def main():
         signal.signal(sig, ws.on_signal)
     check_tools(args)
     build_ours(args, REPO)
+    build_floor(args)
     args.output = tee_results(REPO, "reverse_proxy", args.output) or "-"
     fd_limit = raise_fd_limit()
     if fd_limit < 2 * args.idle_connections + 1100:
@@ -632,7 +670,8 @@ def main():
     if args.idle_connections:
         idle = {}
         for name, proxy in proxies.items():
-            idle[name] = idle_memory(args, proxy, proxy_cpus)
+            if name != "floor":  # it keeps nothing per connection worth comparing
+                idle[name] = idle_memory(args, proxy, proxy_cpus)
         report_idle(args, idle)
     print(f"\nload at end: {' '.join(ws.loadavg())}")
     if args.output != "-":

@@ -89,7 +89,7 @@ fn serve_requests(
             let slot = Box::new_uninit();
             let outcome = Box::into_pin(Box::write(slot, answer(&mut conn, &service))).await;
             let Some(was_post) = outcome.filter(|_| !crate::server::draining()) else {
-                conn.finish().await;
+                conn.finish();
                 return;
             };
             after_post = was_post;
@@ -243,7 +243,7 @@ impl ClientConn {
             peer,
             local_port,
         } = accepted;
-        let _ = stream.set_nodelay(true);
+        // TCP_NODELAY comes from the listening socket (see `listener`).
         let sock = registry().register(
             SockInfo {
                 fd: stream.as_raw_fd(),
@@ -547,12 +547,12 @@ impl ClientConn {
         crate::static_files::send_file(&self.stream, file, offset, len, &|| sock.touch()).await
     }
 
-    /// Closes after a response the way the original does (HTTP-20): one last small read so
-    /// unread request bytes do not turn the close into a reset, then shutdown.
-    pub async fn finish(&mut self) {
+    /// Prepares the close after a response the way the original does (HTTP-20): one last
+    /// small read so that unread request bytes do not turn the close into a reset. Dropping
+    /// the connection then closes it, which sends the FIN (no separate `shutdown`).
+    pub fn finish(&mut self) {
         let mut scratch = [0u8; 5];
         let _ = self.stream.try_read(&mut scratch);
-        let _ = self.stream.shutdown().await;
     }
 }
 

@@ -282,10 +282,12 @@ impl SockEntry {
 
     /// Records the request in flight as `http://<host>/<uri>`, reusing the string's storage.
     pub fn set_request(&self, host: Option<&str>, uri: &str) {
+        let host = host.filter(|h| !h.is_empty()).unwrap_or("unknown");
         let mut detail = lock(&self.detail);
         detail.clear();
+        detail.reserve("http://".len() + host.len() + uri.len());
         detail.push_str("http://");
-        detail.push_str(host.filter(|h| !h.is_empty()).unwrap_or("unknown"));
+        detail.push_str(host);
         detail.push_str(uri);
     }
 

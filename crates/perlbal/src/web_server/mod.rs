@@ -216,5 +216,5 @@ pub async fn serve_unavailable(accepted: Accepted, service: Arc<str>) {
     let mut out = Vec::new();
     page.write(&mut out);
     let _ = x.send(&out, Persistence::Close).await;
-    conn.finish().await;
+    conn.finish();
 }

@@ -45,6 +45,19 @@ pub enum AcquireError {
     AllNodesDown,
 }
 
+/// What [`ServicePool::acquire`] gives a client.
+#[derive(Debug)]
+pub enum Acquired {
+    /// An idle connection.
+    Now(Backend),
+    /// A place in the queue: see [`ServicePool::wait`].
+    Queued(Queued),
+}
+
+/// A client's place in a pool's queue.
+#[derive(Debug)]
+pub struct Queued(oneshot::Receiver<Backend>);
+
 struct Waiter {
     tx: oneshot::Sender<Backend>,
     since: u64,
@@ -125,33 +138,40 @@ impl ServicePool {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection for a client: an idle one at once, or the next one to become free.
-    pub async fn acquire(
+    /// A connection for a client: an idle one at once, or a place in the queue for the next
+    /// one to become free (await it with [`wait`](Self::wait)).
+    pub fn acquire(
         self: &Arc<Self>,
         svc: &ServiceConfig,
         priority: Priority,
-    ) -> Result<Backend, AcquireError> {
-        let rx = {
-            let mut inner = self.lock();
-            let nodes = &svc.proxy.endpoints;
-            if nodes.is_empty() {
-                return Err(AcquireError::NoNodes);
-            }
-            if let Some(backend) = take_idle(&mut inner.bored, nodes) {
+    ) -> Result<Acquired, AcquireError> {
+        let mut inner = self.lock();
+        let nodes = &svc.proxy.endpoints;
+        if nodes.is_empty() {
+            return Err(AcquireError::NoNodes);
+        }
+        if let Some(backend) = take_idle(&mut inner.bored, nodes) {
+            // Nobody waits when a connection is idle: only `connect_ahead` may want more.
+            if svc.proxy.connect_ahead > 0 {
                 self.spawn_pass(&mut inner, svc);
-                return Ok(backend);
             }
-            if all_paused(&inner, nodes) {
-                return Err(AcquireError::AllNodesDown);
-            }
-            let (tx, rx) = oneshot::channel();
-            inner.queues[priority as usize].push_back(Waiter {
-                tx,
-                since: unix_now(),
-            });
-            self.spawn_pass(&mut inner, svc);
-            rx
-        };
+            return Ok(Acquired::Now(backend));
+        }
+        if all_paused(&inner, nodes) {
+            return Err(AcquireError::AllNodesDown);
+        }
+        let (tx, rx) = oneshot::channel();
+        inner.queues[priority as usize].push_back(Waiter {
+            tx,
+            since: unix_now(),
+        });
+        self.spawn_pass(&mut inner, svc);
+        Ok(Acquired::Queued(Queued(rx)))
+    }
+
+    /// Waits for the connection a queued client is given.
+    pub async fn wait(self: &Arc<Self>, queued: Queued) -> Result<Backend, AcquireError> {
+        let rx = queued.0;
         tokio::pin!(rx);
         loop {
             tokio::select! {

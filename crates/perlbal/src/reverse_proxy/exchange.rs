@@ -20,7 +20,7 @@ use super::body::{self, Body, BodyError};
 use super::{relay, reproxy};
 use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
-use crate::backend::pool::{AcquireError, Priority, ServicePool};
+use crate::backend::pool::{AcquireError, Acquired, Priority, ServicePool};
 use crate::client::ClientConn;
 use crate::control::NODEFILE_RECHECK_SECONDS;
 use crate::registry::{unix_now, SockState};
@@ -262,14 +262,24 @@ async fn acquire(
     svc: &ServiceConfig,
     priority: Priority,
 ) -> Result<Backend, &'static str> {
-    let wait = Duration::from_secs(svc.idle_timeout.max(1));
-    match tokio::time::timeout(wait, pool.acquire(svc, priority)).await {
-        Ok(Ok(backend)) => backend
+    let acquired = match pool.acquire(svc, priority) {
+        Ok(Acquired::Now(backend)) => Ok(backend),
+        Ok(Acquired::Queued(queued)) => {
+            // The timer only exists for clients that have to wait.
+            let wait = Duration::from_secs(svc.idle_timeout.max(1));
+            match tokio::time::timeout(wait, pool.wait(queued)).await {
+                Ok(got) => got,
+                Err(_) => return Err("No backend became available in time."),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match acquired {
+        Ok(backend) => backend
             .adopt()
             .map_err(|_| "could not take over a backend connection"),
-        Ok(Err(AcquireError::NoNodes)) => Err("No backend is configured for this service."),
-        Ok(Err(AcquireError::AllNodesDown)) => Err("No backend is available."),
-        Err(_) => Err("No backend became available in time."),
+        Err(AcquireError::NoNodes) => Err("No backend is configured for this service."),
+        Err(AcquireError::AllNodesDown) => Err("No backend is available."),
     }
 }
 

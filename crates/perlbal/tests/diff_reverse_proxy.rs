@@ -667,17 +667,30 @@ fn error_retry_budget_is_per_client_connection() {
 fn backend_status_lines_pass_through() {
     // OBS-14, HTTP-10, RP-32.
     let p = RigPair::start(&obs_proxy(""));
+    // Each backend answer keeps or closes its connection as its own framing says. An HTTP/1.1
+    // answer without `Connection: close` tells the proxy the connection stays open, so the
+    // proxy pools it: a backend that closed it anyway would race the close against the next
+    // request, which may be sent on the dying connection (a 502 from ours, a hang from the
+    // original) or on a new one, depending on which comes first.
     let routes = [
         (
             "/custom",
-            "HTTP/1.1 299 Custom Reason Here\r\nServer: Apache\r\nDate: Thu, 02 Jan 2020 03:04:05 GMT\r\nContent-Length: 2\r\n\r\nok",
+            Action::raw_keep(
+                "HTTP/1.1 299 Custom Reason Here\r\nServer: Apache\r\nDate: Thu, 02 Jan 2020 03:04:05 GMT\r\nContent-Length: 2\r\n\r\nok",
+            ),
         ),
-        ("/empty-phrase", "HTTP/1.0 200 \r\nContent-Length: 2\r\n\r\nok"),
-        ("/nophrase", "HTTP/1.0 299\r\nContent-Length: 2\r\n\r\nok"),
+        (
+            "/empty-phrase",
+            Action::raw_close("HTTP/1.0 200 \r\nContent-Length: 2\r\n\r\nok"),
+        ),
+        (
+            "/nophrase",
+            Action::raw_close("HTTP/1.0 299\r\nContent-Length: 2\r\n\r\nok"),
+        ),
     ];
     for rig in p.sides() {
-        for (path, raw) in routes {
-            rig.backend().set_route(path, Action::raw_close(raw));
+        for (path, action) in &routes {
+            rig.backend().set_route(path, action.clone());
         }
     }
     p.assert_same(

@@ -354,9 +354,20 @@ impl RigPair {
 
     /// Sends `request` on a new connection to `{service_port}` of both sides.
     pub fn exchange(&self, service: &str, request: &[u8]) -> [Seen; 2] {
+        self.exchange_within(service, request, FIRST_RESPONSE_WAIT)
+    }
+
+    /// [`RigPair::exchange`], waiting up to `first_wait` for the first response: for answers
+    /// the config delays on purpose (a retry schedule), whose delay must not eat into the wait.
+    pub fn exchange_within(
+        &self,
+        service: &str,
+        request: &[u8],
+        first_wait: Duration,
+    ) -> [Seen; 2] {
         self.each(|rig| {
             let port = rig.server.port(service);
-            RigPair::seen(rig, || exchange(port, request, FIRST_RESPONSE_WAIT))
+            RigPair::seen(rig, || exchange(port, request, first_wait))
         })
     }
 
@@ -387,10 +398,17 @@ impl RigPair {
     /// the clients got or the backends received.
     #[track_caller]
     pub fn assert_same(&self, service: &str, requests: &[&str]) {
+        self.assert_same_within(service, requests, FIRST_RESPONSE_WAIT);
+    }
+
+    /// [`RigPair::assert_same`], waiting up to `first_wait` for each first response (see
+    /// [`RigPair::exchange_within`]).
+    #[track_caller]
+    pub fn assert_same_within(&self, service: &str, requests: &[&str], first_wait: Duration) {
         let mismatches: Vec<String> = requests
             .iter()
             .filter_map(|req| {
-                let seen = self.exchange(service, req.as_bytes());
+                let seen = self.exchange_within(service, req.as_bytes(), first_wait);
                 self.diff(&format!("request {req:?}"), &seen)
             })
             .collect();

@@ -262,6 +262,51 @@ fn backend_reset_before_headers_gets_a_502_page_without_retries() {
 const RETRIES: &str = "  SET enable_error_retries = on\n  SET error_retry_schedule = 0,0,0\n";
 
 #[test]
+fn a_kept_alive_connection_closed_under_a_get_is_replaced_without_error_retries() {
+    // RP-31: the backend keeps the first connection, then closes it on the next request, as
+    // one whose keep-alive timeout struck at that moment would. Without enable_error_retries
+    // the GET still goes to a fresh connection; the original leaves the client waiting.
+    let rig = Rig::under_test(&obs_proxy(""));
+    rig.backend()
+        .script([Action::Hello, Action::CloseBeforeHeaders, Action::Hello]);
+    let mut c = rig.client();
+    c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    let first = c.response();
+    assert_eq!(first.body, HELLO_BODY);
+    c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    if expect_divergence("RP-31") {
+        let second = c
+            .try_response(false, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(second.status(), 200, "{second:?}");
+        assert_eq!(second.body, HELLO_BODY);
+        assert_eq!(rig.backend().request_count(), 3);
+        assert_eq!(rig.backend().requests_per_connection(), [2, 1]);
+    } else {
+        assert_no_reply(&mut c, Duration::from_millis(1500));
+    }
+}
+
+#[test]
+fn a_post_is_not_replayed_on_a_fresh_connection_after_a_reused_one_closed() {
+    // Point 4: a request with a body that may have been acted on is not sent twice without
+    // enable_error_retries, even when the connection that failed was a reused one.
+    let rig = Rig::under_test(&obs_proxy(""));
+    rig.backend()
+        .script([Action::Hello, Action::CloseBeforeHeaders]);
+    let mut c = rig.client();
+    c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.response().body, HELLO_BODY);
+    c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    if expect_divergence("RP-31") {
+        expect_error_page(&mut c, &[502], Duration::from_secs(5));
+    } else {
+        assert_no_reply(&mut c, Duration::from_millis(1500));
+    }
+    assert_eq!(rig.backend().request_count(), 2, "the POST was sent once");
+}
+
+#[test]
 fn safe_requests_are_retried_after_a_reset_before_headers() {
     // Point 4: a GET without body that was reset before any response byte is sent again.
     let rig = Rig::under_test(&obs_proxy(RETRIES));

@@ -156,12 +156,18 @@ enum AttemptError {
     ClientGone,
 }
 
+/// How many reused connections found closed one request may go through before its failure
+/// counts against the node.
+const MAX_STALE_RETRIES: u32 = 3;
+
 async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<'_>) -> bool {
     let pool = Arc::clone(svc.backends());
     let svc = refresh_nodefile_if_due(svc).unwrap_or_else(|| Arc::clone(svc));
     let svc = &*svc;
     // One budget for every kind of retry: `error_retry_schedule` when `enable_error_retries`.
     let mut retries = 0;
+    // Idle connections the backend had closed unseen, each replaced at once (see below).
+    let mut stale = 0;
     if request.priority == Priority::High {
         conn.sock().set_proxy_flag(crate::registry::HIGHPRI, true);
     }
@@ -216,8 +222,17 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 return give_up(conn, svc, request.req, 502, &why, message).await;
             }
             Err(AttemptError::Failed { reached, reused }) => {
-                pool.note_failed_node(&node, &svc.proxy.endpoints);
                 let safe = request.body_in_memory() && (!reached || reused || request.idempotent());
+                // A kept-alive connection the backend closed just before (or as) it was reused
+                // says nothing about the node: a request that cannot have been acted on (not
+                // delivered, or idempotent) goes at once to another connection, whatever
+                // `enable_error_retries` says (RP-31, docs/compatibility.md).
+                let replayable = request.body_in_memory() && (!reached || request.idempotent());
+                if reused && replayable && stale < MAX_STALE_RETRIES {
+                    stale += 1;
+                    continue;
+                }
+                pool.note_failed_node(&node, &svc.proxy.endpoints);
                 if let (true, Some(delay)) = (safe, retry_delay) {
                     tracing::warn!(
                         "service {}: backend {node} failed before answering; retrying",

@@ -287,6 +287,41 @@ fn a_kept_alive_connection_closed_under_a_get_is_replaced_without_error_retries(
     }
 }
 
+/// Rounds of [`a_post_after_the_backend_closed_its_idle_connection_goes_to_a_fresh_one`]. The
+/// close is usually known to the event loop already by the time the POST arrives, so this pins
+/// the behaviour more than the race; the kernel probe itself has a unit test in `sys`.
+const CLOSED_IDLE_ROUNDS: usize = 40;
+
+#[test]
+fn a_post_after_the_backend_closed_its_idle_connection_goes_to_a_fresh_one() {
+    // RP-7: the backend answers with keep-alive, then closes the idle connection. A POST sent
+    // right after must not land on it (it would not be sent again): the proxy asks the kernel
+    // whether a reused connection is still open before sending such a request.
+    let rig = Rig::under_test(&obs_proxy(""));
+    let mut c = rig.client();
+    for round in 0..CLOSED_IDLE_ROUNDS {
+        rig.backend().script([Action::raw_close(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello",
+        )]);
+        c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.response().body, b"hello", "round {round}");
+        assert!(
+            rig.backend().wait_open(0, Duration::from_secs(5)),
+            "round {round}: the backend closed its side"
+        );
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+        let r = c
+            .try_response(false, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(r.status(), 200, "round {round}: {r:?}");
+    }
+    assert_eq!(
+        rig.backend().request_count(),
+        2 * CLOSED_IDLE_ROUNDS,
+        "every POST was sent once"
+    );
+}
+
 #[test]
 fn a_post_is_not_replayed_on_a_fresh_connection_after_a_reused_one_closed() {
     // Point 4: a request with a body that may have been acted on is not sent twice without

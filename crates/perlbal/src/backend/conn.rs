@@ -486,4 +486,20 @@ impl Backend {
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
+
+    /// [`is_open`](Self::is_open) without trusting tokio's cached readiness, which only the
+    /// event loop that owns the socket refreshes: a close that arrived a moment ago is seen.
+    /// A syscall, for requests that could not be sent again should the connection be dead.
+    pub fn is_open_now(&self) -> bool {
+        if !self.buffered().is_empty() {
+            return false;
+        }
+        match &self.stream {
+            Transport::Tcp(tcp) => {
+                use std::os::fd::AsFd;
+                crate::sys::socket_is_quiet(tcp.as_fd())
+            }
+            _ => self.is_open(),
+        }
+    }
 }

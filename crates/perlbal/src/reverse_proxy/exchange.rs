@@ -184,6 +184,17 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 return false;
             }
         };
+        // A request that would not be sent again after reaching a dead connection (see
+        // `Failed` below) first makes sure a reused one is still open: the backend may have
+        // closed it a moment ago, unseen by the cached readiness.
+        if backend.uses() > 0
+            && !request.idempotent()
+            && stale < MAX_STALE_RETRIES
+            && !backend.is_open_now()
+        {
+            stale += 1;
+            continue;
+        }
         let node = backend.endpoint().clone();
         let retry_delay = (svc.proxy.enable_error_retries
             && retries < svc.proxy.error_retry_schedule.len())

@@ -256,6 +256,23 @@ pub fn shutdown_socket(fd: libc::c_int) {
     }
 }
 
+/// Whether an idle connected socket is still open and quiet, asking the kernel (a
+/// `recv(MSG_PEEK | MSG_DONTWAIT)` of one byte) rather than any cached readiness: false when
+/// the peer closed or reset it, or sent bytes nobody asked for.
+pub fn socket_is_quiet(fd: BorrowedFd<'_>) -> bool {
+    let mut probe = 0u8;
+    // SAFETY: one byte into a live local; the descriptor is borrowed, so open.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            (&raw mut probe).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+}
+
 /// Closes `fd` and reports the error `close(2)` returns (deferred write errors such as `EIO`
 /// or `EDQUOT` on some filesystems), which dropping a `File` silently discards.
 pub fn close(fd: OwnedFd) -> io::Result<()> {
@@ -650,6 +667,30 @@ mod tests {
             .expect("write test file");
         let file = File::open(&path).expect("reopen test file for reading");
         TempFile { path, file }
+    }
+
+    /// A connected pair of loopback TCP sockets: (ours, the peer's).
+    fn tcp_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let ours =
+            std::net::TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (peer, _) = listener.accept().expect("accept");
+        (ours, peer)
+    }
+
+    #[test]
+    fn a_quiet_socket_is_told_from_a_closed_or_talking_one() {
+        let (ours, peer) = tcp_pair();
+        assert!(socket_is_quiet(ours.as_fd()), "open and silent");
+        assert!(socket_is_quiet(ours.as_fd()), "peeking consumed nothing");
+        drop(peer);
+        assert!(!socket_is_quiet(ours.as_fd()), "the peer closed");
+
+        let (ours, mut peer) = tcp_pair();
+        peer.write_all(b"x").expect("send");
+        assert!(!socket_is_quiet(ours.as_fd()), "unasked bytes");
+        let mut byte = [0u8; 1];
+        std::io::Read::read_exact(&mut &ours, &mut byte).expect("the byte is still there");
     }
 
     #[test]

@@ -177,10 +177,13 @@ async fn accept_loop(
         }
     };
     let local_port = listener.local_addr().map_or(0, |a| a.port());
+    // One wait for the stop signal across all accepts, not a new one per connection.
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _span = crate::profiling::span("Perlbal::TCPListener-read");

@@ -21,6 +21,7 @@ use super::{relay, reproxy};
 use crate::backend::conn::{Backend, ResponseError};
 use crate::backend::nodes;
 use crate::backend::pool::{AcquireError, Acquired, Priority, ServicePool};
+use crate::backend::Endpoint;
 use crate::client::ClientConn;
 use crate::control::NODEFILE_RECHECK_SECONDS;
 use crate::registry::{unix_now, SockState};
@@ -141,6 +142,18 @@ impl Request<'_> {
             "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE"
         )
     }
+
+    /// After a connection failed before answering: the request cannot have been acted on
+    /// (not delivered, or idempotent), so it may go to another connection at once.
+    fn replayable(&self, reached: bool) -> bool {
+        self.body_in_memory() && (!reached || self.idempotent())
+    }
+
+    /// After a connection failed before answering: the request may be sent again under
+    /// `enable_error_retries` (point 4 of the issue; RP-37).
+    fn resendable(&self, reached: bool, reused: bool) -> bool {
+        self.body_in_memory() && (!reached || reused || self.idempotent())
+    }
 }
 
 /// Why an attempt on one connection did not produce a response head.
@@ -184,22 +197,15 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 return false;
             }
         };
-        // A request that would not be sent again after reaching a dead connection (see
-        // `Failed` below) first makes sure a reused one is still open: the backend may have
-        // closed it a moment ago, unseen by the cached readiness.
-        if backend.uses() > 0
-            && !request.idempotent()
-            && stale < MAX_STALE_RETRIES
-            && !backend.is_open_now()
-        {
+        // A reused connection may have been closed a moment ago, unseen by the cached
+        // readiness: a request that could not be sent again asks the kernel first.
+        if stale < MAX_STALE_RETRIES && closed_under_unsafe_request(&backend, request) {
             stale += 1;
             continue;
         }
         let node = backend.endpoint().clone();
-        let retry_delay = (svc.proxy.enable_error_retries
-            && retries < svc.proxy.error_retry_schedule.len())
-        .then(|| svc.proxy.error_retry_schedule[retries]);
-        match attempt(conn, svc, request, backend).await {
+        let retry_delay = error_retry_delay(svc, retries);
+        let error = match attempt(conn, svc, request, backend).await {
             Ok((head, backend)) => {
                 conn.sock().set_idle_limit(svc.idle_timeout);
                 // REPROXY-1: a directive is acted on before anything else, 500 retries included.
@@ -221,44 +227,72 @@ async fn run(conn: &mut ClientConn, svc: &Arc<ServiceConfig>, request: &Request<
                 }
                 return relay::respond(conn, svc, request.req, head, backend, &pool).await;
             }
-            Err(AttemptError::ClientGone) => return false,
-            Err(AttemptError::Timeout) => {
-                let why = format!("backend {node} did not answer within {}s", svc.idle_timeout);
-                let message = "The backend did not answer in time.";
-                return give_up(conn, svc, request.req, 504, &why, message).await;
+            Err(error) => error,
+        };
+        if let AttemptError::Failed { reached, reused } = error {
+            // A kept-alive connection the backend closed just before (or as) it was reused
+            // says nothing about the node: a request that cannot have been acted on goes at
+            // once to another connection, whatever `enable_error_retries` says (RP-31,
+            // docs/compatibility.md).
+            if reused && request.replayable(reached) && stale < MAX_STALE_RETRIES {
+                stale += 1;
+                continue;
             }
-            Err(AttemptError::Garbage(why)) => {
-                let why = format!("backend {node} sent an invalid response: {why}");
-                let message = "The backend sent an invalid response.";
-                return give_up(conn, svc, request.req, 502, &why, message).await;
-            }
-            Err(AttemptError::Failed { reached, reused }) => {
-                let safe = request.body_in_memory() && (!reached || reused || request.idempotent());
-                // A kept-alive connection the backend closed just before (or as) it was reused
-                // says nothing about the node: a request that cannot have been acted on (not
-                // delivered, or idempotent) goes at once to another connection, whatever
-                // `enable_error_retries` says (RP-31, docs/compatibility.md).
-                let replayable = request.body_in_memory() && (!reached || request.idempotent());
-                if reused && replayable && stale < MAX_STALE_RETRIES {
-                    stale += 1;
-                    continue;
-                }
-                pool.note_failed_node(&node, &svc.proxy.endpoints);
-                if let (true, Some(delay)) = (safe, retry_delay) {
-                    tracing::warn!(
-                        "service {}: backend {node} failed before answering; retrying",
-                        svc.name
-                    );
-                    retries += 1;
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-                let why = format!("backend {node} closed before answering");
-                let message = "The backend closed the connection before answering.";
-                return give_up(conn, svc, request.req, 502, &why, message).await;
+            pool.note_failed_node(&node, &svc.proxy.endpoints);
+            if let (true, Some(delay)) = (request.resendable(reached, reused), retry_delay) {
+                tracing::warn!(
+                    "service {}: backend {node} failed before answering; retrying",
+                    svc.name
+                );
+                retries += 1;
+                tokio::time::sleep(delay).await;
+                continue;
             }
         }
+        let Some((status, why, message)) = failure_page(&error, &node, svc) else {
+            return false; // the client is gone
+        };
+        return give_up(conn, svc, request.req, status, &why, message).await;
     }
+}
+
+/// RP-36: the delay before error retry number `retries` + 1, if `enable_error_retries` allows it.
+fn error_retry_delay(svc: &ServiceConfig, retries: usize) -> Option<Duration> {
+    let schedule = &svc.proxy.error_retry_schedule;
+    (svc.proxy.enable_error_retries && retries < schedule.len()).then(|| schedule[retries])
+}
+
+/// Whether `backend`, a reused connection about to carry a request that could not be sent
+/// again, turns out to be closed (a syscall; only asked for such requests).
+fn closed_under_unsafe_request(backend: &Backend, request: &Request<'_>) -> bool {
+    backend.uses() > 0 && !request.idempotent() && !backend.is_open_now()
+}
+
+/// The status, log line and page text for a request no backend will answer after `error`;
+/// `None` when the client went away.
+fn failure_page(
+    error: &AttemptError,
+    node: &Endpoint,
+    svc: &ServiceConfig,
+) -> Option<(u16, String, &'static str)> {
+    Some(match error {
+        AttemptError::ClientGone => return None,
+        AttemptError::Timeout => (
+            504,
+            format!("backend {node} did not answer within {}s", svc.idle_timeout),
+            "The backend did not answer in time.",
+        ),
+        AttemptError::Garbage(why) => (
+            502,
+            format!("backend {node} sent an invalid response: {why}"),
+            "The backend sent an invalid response.",
+        ),
+        AttemptError::Failed { .. } => (
+            502,
+            format!("backend {node} closed before answering"),
+            "The backend closed the connection before answering.",
+        ),
+    })
 }
 
 /// POOL-4: before a connection is taken, the pool's node file is looked at again if it was

@@ -467,18 +467,7 @@ impl ClientConn {
 
     /// Writes all of `data`; each write that moves bytes refreshes the idle timer.
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut written = 0;
-        while written < data.len() {
-            match self.stream.write(&data[written..]).await {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    written += n;
-                    self.sock.touch();
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        self.write_all_pair(data, &[]).await
     }
 
     /// Writes as much of `first` then `second` as the socket takes now, in one vectored write

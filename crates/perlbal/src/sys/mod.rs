@@ -490,22 +490,19 @@ fn timeval_duration(tv: libc::timeval) -> Duration {
 
 /// `getrusage(RUSAGE_SELF)`: user and system CPU time (MGMT-17 `utime`/`stime`).
 pub fn cpu_times() -> io::Result<CpuTimes> {
-    // SAFETY: `struct rusage` is plain integers, for which all-zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is writable and correctly sized.
-    cvt(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }.into())?;
-    Ok(CpuTimes {
-        user: timeval_duration(usage.ru_utime),
-        system: timeval_duration(usage.ru_stime),
-    })
+    rusage(libc::RUSAGE_SELF)
 }
 
 /// `getrusage(RUSAGE_THREAD)`: CPU time of the calling thread (for `prof`, MGMT-32).
 pub fn thread_cpu_times() -> io::Result<CpuTimes> {
-    // SAFETY: as in `cpu_times`.
+    rusage(libc::RUSAGE_THREAD)
+}
+
+fn rusage(who: libc::c_int) -> io::Result<CpuTimes> {
+    // SAFETY: `struct rusage` is plain integers, for which all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `usage` is writable and correctly sized.
-    cvt(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) }.into())?;
+    cvt(unsafe { libc::getrusage(who, &mut usage) }.into())?;
     Ok(CpuTimes {
         user: timeval_duration(usage.ru_utime),
         system: timeval_duration(usage.ru_stime),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use perlbal_http::reproxy::file::{file_reply, FileDecision, FileKind};
 use perlbal_http::{RequestHead, ResponseHead};
 
-use super::{page, persistence};
+use super::{client_head, page};
 use crate::client::ClientConn;
 use crate::registry::SockState;
 use crate::service::ServiceConfig;
@@ -39,15 +39,8 @@ pub async fn serve(
         FileDecision::NotFound => return page(conn, svc, req, 404, "").await,
         FileDecision::Send { head, body } => (head, body),
     };
-    let keep_alive = persistence(
-        svc,
-        req,
-        head.status(),
-        head.headers().contains("Content-Length"),
-    );
-    keep_alive.apply(head.headers_mut());
-    let mut out = Vec::with_capacity(512);
-    head.encode(&mut out);
+    let framed = head.headers().contains("Content-Length");
+    let (out, keep_alive) = client_head(svc, req, &mut head, framed);
     let sent = match (body, file) {
         (None, _) => {
             conn.sock().set_state(SockState::XferResp);
@@ -57,7 +50,7 @@ pub async fn serve(
         // Stat worked but open did not.
         (Some(_), None) => return page(conn, svc, req, 500, "").await,
     };
-    sent && keep_alive.is_keep_alive()
+    sent && keep_alive
 }
 
 async fn send(

@@ -51,12 +51,9 @@ pub async fn serve_cached(
     let capacity = svc.proxy.reproxy_cache_maxsize;
     let kept_open = match svc.reproxy_cache().lookup(capacity, req)? {
         CachedReply::NotModified(mut head) => {
-            let keep_alive = persistence(svc, req, head.status(), true);
-            keep_alive.apply(head.headers_mut());
-            let mut out = Vec::with_capacity(256);
-            head.encode(&mut out);
+            let (out, keep_alive) = client_head(svc, req, &mut head, true);
             conn.sock().set_state(SockState::XferResp);
-            conn.write_all(&out).await.is_ok() && keep_alive.is_keep_alive()
+            conn.write_all(&out).await.is_ok() && keep_alive
         }
         CachedReply::Fetch { primary, targets } => {
             url::serve(conn, svc, req, primary, targets).await
@@ -129,6 +126,22 @@ async fn page(
     page.write(&mut out);
     conn.sock().set_state(SockState::XferResp);
     conn.write_all(&out).await.is_ok() && page.persistence.is_keep_alive()
+}
+
+/// Sets `head`'s `Connection`/`Keep-Alive` for the client and encodes it: the head to send
+/// and whether the connection stays open after the reply. `framed`: the client can tell
+/// where the reply ends without a close.
+fn client_head(
+    svc: &ServiceConfig,
+    req: &RequestHead,
+    head: &mut ResponseHead,
+    framed: bool,
+) -> (Vec<u8>, bool) {
+    let keep_alive = persistence(svc, req, head.status(), framed);
+    keep_alive.apply(head.headers_mut());
+    let mut out = Vec::with_capacity(512);
+    head.encode(&mut out);
+    (out, keep_alive.is_keep_alive())
 }
 
 /// The client's keep-alive decision for a reply (HTTP-14); the request body, if any, was read.

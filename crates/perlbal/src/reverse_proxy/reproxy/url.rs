@@ -23,7 +23,7 @@ use perlbal_http::reproxy::url::{
 };
 use perlbal_http::{backend_keep_alive_timeout, backend_keeps_alive, RequestHead, ResponseHead};
 
-use super::{page, persistence};
+use super::{client_head, page};
 use crate::backend::conn::ResponseError;
 use crate::backend::nodes;
 use crate::backend::reproxy_pool::{targets, TargetConn};
@@ -164,15 +164,8 @@ async fn relay_target(
         return page(conn, svc, req, 503, "").await;
     };
     let mut head = merge_heads(primary, &target_head);
-    let keep_alive = persistence(
-        svc,
-        req,
-        head.status(),
-        head.headers().contains("Content-Length"),
-    );
-    keep_alive.apply(head.headers_mut());
-    let mut out = Vec::with_capacity(512);
-    head.encode(&mut out);
+    let framed = head.headers().contains("Content-Length");
+    let (out, keep_alive) = client_head(svc, req, &mut head, framed);
     let reusable =
         body != ResponseBody::UntilClose && backend_keeps_alive(&target_head, req.is_head());
     let target_timeout = backend_keep_alive_timeout(&target_head);
@@ -191,11 +184,10 @@ async fn relay_target(
     match body {
         ResponseBody::None => {
             release(upstream);
-            conn.write_all(&out).await.is_ok() && keep_alive.is_keep_alive()
+            conn.write_all(&out).await.is_ok() && keep_alive
         }
         ResponseBody::Length(len) => {
-            relay::relay_length(conn, upstream, out, len, release).await
-                && keep_alive.is_keep_alive()
+            relay::relay_length(conn, upstream, out, len, release).await && keep_alive
         }
         ResponseBody::UntilClose => {
             if conn.write_all(&out).await.is_ok() {

@@ -41,38 +41,12 @@ class Tee:
         self.file.flush()
 
 
-class Proc:
-    """One server we run (a proxy or the backend): argv, port, log; started pinned with taskset."""
-
-    def __init__(self, name, argv, log, port, env=None):
-        self.name, self.argv, self.log, self.port, self.env = name, argv, log, port, env
-        self.proc = None
-
-    def start(self, cpus):
-        self.proc = ws.spawn(["taskset", "-c", cpus] + self.argv, self.log, self.env)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                die(f"{self.name} exited with status {self.proc.returncode} at startup; "
-                    f"log {self.log}:\n{ws.tail(self.log)}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        die(f"{self.name} did not listen on 127.0.0.1:{self.port} within 15 s; "
-            f"log {self.log}:\n{ws.tail(self.log)}")
-
-    def pids(self):
-        return ws.process_tree(self.proc.pid)
+class Proc(ws.Server):
+    """One server we run (a proxy or the backend): argv, port, log; started pinned with taskset
+    (web_server's `Server`), plus whether it still runs."""
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None:
-            ws.stop(self.proc)
-            self.proc = None
 
 
 def read_response(sock, buf=b""):
@@ -217,6 +191,126 @@ def cpu_per_req(rs):
     reqs = sum(r["requests"] for r in rs)
     cpu = sum(r["user_s"] + r["sys_s"] for r in rs)
     return cpu / reqs * 1e6 if reqs else float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# Command line and placement shared by the proxy benchmarks (reverse_proxy.py, reproxy.py)
+
+
+def add_run_options(p, quick_help):
+    """How long and how hard each wrk run goes; resolved by `finish_options`."""
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 5; --quick: 1)")
+    p.add_argument("--duration", type=int, help="seconds per wrk run (default 10; --quick: 2)")
+    p.add_argument("--perlbal-duration", type=int,
+                   help="seconds per wrk run against Perl Perlbal (default 5; --quick: 2)")
+    p.add_argument("--warmup", type=int, help="seconds of discarded warm-up (default 2)")
+    p.add_argument("--connections", type=int, default=50, help="wrk -c (default 50)")
+    p.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
+
+
+def add_setup_options(p, bench):
+    """Placement, disturbance handling, binaries and output of benchmark `bench`."""
+    p.add_argument("--proxy-cpu", type=int, help="CPU for the proxies (default: the first)")
+    p.add_argument("--quiet-wait", type=int, default=600,
+                   help="before each run wait up to this many seconds for other processes to "
+                        "use under 15%% of a CPU (0: do not wait)")
+    p.add_argument("--retries", type=int, default=3,
+                   help="repeat runs disturbed by other processes up to this many times")
+    p.add_argument("--no-build", action="store_true", help="skip cargo build")
+    p.add_argument("--ours-bin", default=None, help="path of our perlbal binary")
+    p.add_argument("--perlbal-bin", default="/usr/bin/perlbal", help="Perl Perlbal")
+    p.add_argument("--output", default=None,
+                   help=f"copy of the output (default bench/results/{bench}-DATE-REV.txt; "
+                        "'-': none)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+
+
+def finish_options(args, p, repo, more_defaults=None):
+    """Fills the run options' defaults (plus `more_defaults`: {name: (quick, full)}), checks
+    them, and locates our binary."""
+    defaults = {"rounds": (1, 5), "duration": (2, 10), "perlbal_duration": (2, 5),
+                "warmup": (1, 2), **(more_defaults or {})}
+    for name, (quick, full) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    if min(args.rounds, args.duration, args.perlbal_duration, args.warmup) < 1:
+        p.error("--rounds and durations must be at least 1")
+    if args.ours_bin is None:
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target"))
+        args.ours_bin = os.path.join(target, "release", "perlbal")
+
+
+def placement(args, load_server):
+    """(proxy CPU, load CPUs, number of load CPUs): the proxies on one CPU (--proxy-cpu or the
+    first), wrk and `load_server` on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        die(f"need at least 2 usable CPUs (proxy; wrk + {load_server}); have {cpus}")
+    proxy = args.proxy_cpu if args.proxy_cpu is not None else cpus[0]
+    load = [c for c in cpus if c != proxy]
+    return str(proxy), ",".join(map(str, load)), len(load)
+
+
+# --------------------------------------------------------------------------------------------
+# Report tables shared by the proxy benchmarks (reverse_proxy.py, reproxy.py)
+
+
+def print_results(title, cases, names, results, conn_key, conn_label, case_w, name_w):
+    """The per-(case, proxy) table: medians of the rounds' runs in `results[(name, case)]`;
+    the last column counts the connections `conn_key` per 1000 requests."""
+    print(title)
+    print(f"{'case':{case_w}} {'proxy':{name_w}} {'req/s':>9} {'spread':>6} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'CPU us/req':>10} {'user':>5} {'sys':>5} {'prx CPU':>7} "
+          f"{'load CPU':>8} {'softirq':>7} {'others':>6} {conn_label:>{len(conn_label)}}")
+    for case in cases:
+        for name in names:
+            rs = results[(name, case)]
+            user = sum(r["user_s"] for r in rs)
+            system = sum(r["sys_s"] for r in rs)
+            reqs = sum(r["requests"] for r in rs)
+            conns = sum(r[conn_key] for r in rs)
+            print(f"{case:{case_w}} {name:{name_w}} {ws.med(rs, 'rps'):9.0f} "
+                  f"{ws.spread(rs, 'rps'):6.1%} {ws.med(rs, 'p50_us') / 1000:7.2f} "
+                  f"{ws.med(rs, 'p99_us') / 1000:7.2f} {cpu_per_req(rs):10.2f} "
+                  f"{user / (user + system or 1):5.0%} {system / (user + system or 1):5.0%} "
+                  f"{ws.med(rs, 'proxy_util'):7.0%} {ws.med(rs, 'load_util'):8.0%} "
+                  f"{ws.med(rs, 'irq_util'):7.0%} {ws.med(rs, 'other_util'):6.0%} "
+                  f"{conns / max(reqs, 1) * 1000:{len(conn_label)}.2f}")
+
+
+def print_ratios(cases, lines_of, case_w, label_w):
+    """`lines_of(case)` gives (label, value, target text, ok or None) rows."""
+    print(f"\n{'case':{case_w}} {'ratio':{label_w}} {'value':>9} {'target':>10}  verdict")
+    for case in cases:
+        for label, value, target, ok in lines_of(case):
+            verdict = "" if ok is None else ws.verdict(ok)
+            print(f"{case:{case_w}} {label:{label_w}} {value:8.3f}x {target:>10}  {verdict}")
+
+
+def print_memory(memory, name_w):
+    """{name: ((idle RSS, idle PSS), (RSS, PSS) after, threads, processes)} in KiB."""
+    print(f"\n{'proxy':{name_w}} {'procs':>5} {'threads':>7} {'idle RSS':>9} {'idle PSS':>9} "
+          f"{'RSS after':>9} {'PSS after':>9}   (KiB, summed over the proxy's processes)")
+    for name, ((irss, ipss), (rss, pss), threads, procs) in memory.items():
+        print(f"{name:{name_w}} {procs:5} {threads:7} {irss:9} {ipss:9} {rss:9} {pss:9}")
+
+
+def print_load_notes(results, n_load_cpus, server):
+    """Flags runs disturbed by other processes, and runs bounded by the load CPU (wrk and
+    `server`, the backend or origin) rather than by the proxy."""
+    noisy = sorted({f"{n}/{c}" for (n, c), rs in results.items()
+                    if ws.med(rs, "other_util") > 0.10})
+    if noisy:
+        print("\nnote: other processes used over 10% of a CPU during " + ", ".join(noisy) +
+              ": those figures are disturbed.")
+    bound = sorted({f"{n}/{c}" for (n, c), rs in results.items()
+                    if ws.med(rs, "load_util") > 0.9 * n_load_cpus
+                    and ws.med(rs, "proxy_util") < 0.9})
+    if bound:
+        print(f"\nnote: the load CPU (wrk + {server}) was saturated while the proxy was not in " +
+              ", ".join(bound) + f": req/s there is bounded by the load generator and the "
+              f"{server}; CPU us/req is the proxy's figure.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,9 +36,12 @@ import sys
 
 sys.dont_write_bytecode = True  # importing web_server must not leave bench/__pycache__
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
-from benchlib import (Proc, build_ours, count_lines, cpu_per_req, get, nginx_argv, nginx_main,  # noqa: E402
-                      make_tree, nginx_temp_paths, perf_self_time, raise_fd_limit, run_wrk,
-                      strace_per_request, stub_status, tee_results, undisturbed, write)
+from benchlib import (Proc, add_run_options, add_setup_options, build_ours,  # noqa: E402
+                      count_lines, cpu_per_req, finish_options, get, make_tree, nginx_argv,
+                      nginx_main, nginx_temp_paths, perf_self_time, placement,
+                      print_load_notes, print_memory, print_ratios, print_results,
+                      raise_fd_limit, run_wrk, strace_per_request, stub_status, tee_results,
+                      undisturbed, write)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -349,25 +352,10 @@ def report_perf(args, ctx, proxies):
 
 
 def report_table(args, ctx, proxies, results):
-    print(f"\n--- results (proxy CPU {ctx['proxy_cpus']}; wrk -t{args.threads} "
-          f"-c{args.connections} and the origin nginx on CPU {ctx['load_cpus']}; medians of "
-          f"{args.rounds} rounds) ---")
-    print(f"{'case':9} {'proxy':12} {'req/s':>9} {'spread':>6} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'CPU us/req':>10} {'user':>5} {'sys':>5} {'prx CPU':>7} {'load CPU':>8} "
-          f"{'softirq':>7} {'others':>6} {'orig conn/1k':>12}")
-    for case in args.cases:
-        for name in proxies:
-            rs = results[(name, case)]
-            user = sum(r["user_s"] for r in rs)
-            system = sum(r["sys_s"] for r in rs)
-            reqs = sum(r["requests"] for r in rs)
-            conns = sum(r["origin_conns"] for r in rs)
-            print(f"{case:9} {name:12} {ws.med(rs, 'rps'):9.0f} {ws.spread(rs, 'rps'):6.1%} "
-                  f"{ws.med(rs, 'p50_us') / 1000:7.2f} {ws.med(rs, 'p99_us') / 1000:7.2f} "
-                  f"{cpu_per_req(rs):10.2f} {user / (user + system or 1):5.0%} "
-                  f"{system / (user + system or 1):5.0%} {ws.med(rs, 'proxy_util'):7.0%} "
-                  f"{ws.med(rs, 'load_util'):8.0%} {ws.med(rs, 'irq_util'):7.0%} "
-                  f"{ws.med(rs, 'other_util'):6.0%} {conns / max(reqs, 1) * 1000:12.2f}")
+    print_results(f"\n--- results (proxy CPU {ctx['proxy_cpus']}; wrk -t{args.threads} "
+                  f"-c{args.connections} and the origin nginx on CPU {ctx['load_cpus']}; "
+                  f"medians of {args.rounds} rounds) ---", args.cases, proxies, results,
+                  "origin_conns", "orig conn/1k", 9, 12)
 
 
 def ratio_lines(results, case, proxies):
@@ -401,33 +389,11 @@ def ratio_lines(results, case, proxies):
 
 
 def report_ratios(args, proxies, results):
-    print(f"\n{'case':9} {'ratio':27} {'value':>9} {'target':>10}  verdict")
-    for case in args.cases:
-        for label, value, target, ok in ratio_lines(results, case, proxies):
-            verdict = "" if ok is None else ws.verdict(ok)
-            print(f"{case:9} {label:27} {value:8.3f}x {target:>10}  {verdict}")
-
-
-def report_memory(memory):
-    print(f"\n{'proxy':12} {'procs':>5} {'threads':>7} {'idle RSS':>9} {'idle PSS':>9} "
-          f"{'RSS after':>9} {'PSS after':>9}   (KiB, summed over the proxy's processes)")
-    for name, ((irss, ipss), (rss, pss), threads, procs) in memory.items():
-        print(f"{name:12} {procs:5} {threads:7} {irss:9} {ipss:9} {rss:9} {pss:9}")
+    print_ratios(args.cases, lambda case: ratio_lines(results, case, proxies), 9, 27)
 
 
 def report_notes(ctx, results):
-    noisy = sorted({f"{n}/{c}" for (n, c), rs in results.items()
-                    if ws.med(rs, "other_util") > 0.10})
-    if noisy:
-        print("\nnote: other processes used over 10% of a CPU during " + ", ".join(noisy) +
-              ": those figures are disturbed.")
-    bound = sorted({f"{n}/{c}" for (n, c), rs in results.items()
-                    if ws.med(rs, "load_util") > 0.9 * ctx["n_load_cpus"]
-                    and ws.med(rs, "proxy_util") < 0.9})
-    if bound:
-        print("\nnote: the load CPU (wrk + origin) was saturated while the proxy was not in " +
-              ", ".join(bound) + ": req/s there is bounded by the load generator and the "
-              "origin; CPU us/req is the proxy's figure.")
+    print_load_notes(results, ctx["n_load_cpus"], "origin")
     buffered = sum(count_lines(os.path.join(ctx["tmp"], f"{name}-error.log"),
                                "buffered to a temporary file") for name in NGINXES)
     if buffered:
@@ -436,15 +402,6 @@ def report_notes(ctx, results):
 
 # --------------------------------------------------------------------------------------------
 # Setup and main
-
-
-def placement(args):
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        die(f"need at least 2 usable CPUs (proxy; wrk + origin); have {cpus}")
-    proxy = args.proxy_cpu if args.proxy_cpu is not None else cpus[0]
-    load = [c for c in cpus if c != proxy]
-    return str(proxy), ",".join(map(str, load)), len(load)
 
 
 def split_list(text, allowed, what, p):
@@ -458,15 +415,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="See bench/README.md.")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: 1 round, 2 s runs, 1 s warm-up")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default 5; --quick: 1)")
-    p.add_argument("--duration", type=int, help="seconds per wrk run (default 10; --quick: 2)")
-    p.add_argument("--perlbal-duration", type=int,
-                   help="seconds per wrk run against Perl Perlbal (default 5; --quick: 2)")
-    p.add_argument("--warmup", type=int, help="seconds of discarded warm-up (default 2)")
-    p.add_argument("--connections", type=int, default=50, help="wrk -c (default 50)")
-    p.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
+    add_run_options(p, "smoke run: 1 round, 2 s runs, 1 s warm-up")
     p.add_argument("--cases", default=",".join(CASES),
                    help=f"comma list from {','.join(CASES)} (default: all)")
     p.add_argument("--proxies", default=",".join(PROXIES),
@@ -477,12 +426,6 @@ def parse_args():
     p.add_argument("--nginx-open-file-cache", action="store_true",
                    help="open_file_cache for the nginx proxy (default off, as nginx ships and "
                         "as ours: every request opens the file)")
-    p.add_argument("--proxy-cpu", type=int, help="CPU for the proxies (default: the first)")
-    p.add_argument("--quiet-wait", type=int, default=600,
-                   help="before each run wait up to this many seconds for other processes to "
-                        "use under 15%% of a CPU (0: do not wait)")
-    p.add_argument("--retries", type=int, default=3,
-                   help="repeat runs disturbed by other processes up to this many times")
     p.add_argument("--syscalls", default="",
                    help="comma list of cases to count syscalls per request with strace -c -f "
                         "after the rounds")
@@ -490,18 +433,9 @@ def parse_args():
                    help="comma list of cases to profile with perf record after the rounds "
                         "(self time by symbol)")
     p.add_argument("--perf-proxies", default="ours", help="proxies --perf profiles (default ours)")
-    p.add_argument("--no-build", action="store_true", help="skip cargo build")
-    p.add_argument("--ours-bin", default=None, help="path of our perlbal binary")
-    p.add_argument("--perlbal-bin", default="/usr/bin/perlbal", help="Perl Perlbal")
-    p.add_argument("--output", default=None,
-                   help="copy of the output (default bench/results/reproxy-DATE-REV.txt; "
-                        "'-': none)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    add_setup_options(p, "reproxy")
     args = p.parse_args()
-    defaults = (1, 2, 2, 1) if args.quick else (5, 10, 5, 2)
-    for name, default in zip(("rounds", "duration", "perlbal_duration", "warmup"), defaults):
-        if getattr(args, name) is None:
-            setattr(args, name, default)
+    finish_options(args, p, REPO)
     args.cases = split_list(args.cases, CASES, "--cases", p)
     args.proxies = split_list(args.proxies, PROXIES, "--proxies", p)
     args.syscall_cases = split_list(args.syscalls, CASES, "--syscalls", p)
@@ -510,11 +444,6 @@ def parse_args():
                          if n in args.proxies]
     if not args.cases or not args.proxies:
         p.error("--cases and --proxies must not be empty")
-    if min(args.rounds, args.duration, args.perlbal_duration, args.warmup) < 1:
-        p.error("--rounds and durations must be at least 1")
-    if args.ours_bin is None:
-        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-        args.ours_bin = os.path.join(target, "release", "perlbal")
     return args
 
 
@@ -558,7 +487,7 @@ def main():
     output = tee_results(REPO, "reproxy", args.output)
     raise_fd_limit()
     tmp, docroot, files, lua = make_tree(args, "perlbal-rpxbench-", FILES)
-    proxy_cpus, load_cpus, n_load = placement(args)
+    proxy_cpus, load_cpus, n_load = placement(args, "origin")
     ctx = dict(tmp=tmp, lua=lua, proxy_cpus=proxy_cpus, load_cpus=load_cpus, n_load_cpus=n_load)
     print_header(args, ctx)
     backend_port, static_port = ws.free_port(), ws.free_port()
@@ -592,7 +521,7 @@ def run_benchmark(args, ctx, proxies, files):
                   for name, proxy in proxies.items()}
         report_table(args, ctx, proxies, results)
         report_ratios(args, proxies, results)
-        report_memory(memory)
+        print_memory(memory, 12)
         report_notes(ctx, results)
         if args.syscall_cases:
             report_syscalls(args, ctx, proxies)

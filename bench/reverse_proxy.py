@@ -32,9 +32,9 @@ sys.dont_write_bytecode = True  # importing web_server must not leave bench/__py
 import web_server as ws  # noqa: E402  (process, /proc and wrk helpers)
 from benchlib import (Proc, add_run_options, add_setup_options, build_ours,  # noqa: E402
                       count_lines, cpu_per_req, finish_options, get, make_tree, nginx_main,
-                      placement, nginx_temp_paths, print_load_notes, print_memory,
+                      nginx_temp_paths, placement, print_load_notes, print_memory,
                       print_ratios, print_results, raise_fd_limit, read_response, run_wrk,
-                      still_open, tee_results, undisturbed, write)
+                      still_open, strace_per_request, tee_results, undisturbed, write)
 
 REPO = ws.REPO
 CLK_TCK = ws.CLK_TCK
@@ -354,23 +354,15 @@ def syscalls(args, ctx, proxies, case):
     per request mean anything (strace slows the proxies down a lot)."""
     out = {}
     for name, proxy in proxies.items():
-        path = os.path.join(ctx["tmp"], f"strace-{name}.txt")
-        argv = ["strace", "-c", "-f", "-q", "-o", path]
-        for pid in proxy.pids():
-            argv += ["-p", str(pid)]
-        tracer = ws.spawn(argv, os.path.join(ctx["tmp"], "strace.log"))
-        time.sleep(1.0)
         url = f"http://127.0.0.1:{proxy.port}/{case[1]}.bin"
-        r = run_wrk(ctx["lua"], ctx["load_cpus"], url, args.perlbal_duration, args.threads,
-                    args.connections, ctx["tmp"], case[2])
-        os.killpg(tracer.pid, signal.SIGINT)
-        try:
-            tracer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        ws.stop(tracer)
-        reqs = max(r["requests"], 1)
-        out[name] = ({k: v / reqs for k, v in ws.strace_counts(path).items()}, r["requests"])
+
+        def load():
+            return run_wrk(ctx["lua"], ctx["load_cpus"], url, args.perlbal_duration,
+                           args.threads, args.connections, ctx["tmp"], case[2])
+
+        out[name] = strace_per_request(proxy.pids(), load,
+                                       os.path.join(ctx["tmp"], f"strace-{name}.txt"),
+                                       os.path.join(ctx["tmp"], "strace.log"))
     return out
 
 
